@@ -1,0 +1,21 @@
+// "host:port" as written in configs and on the command line.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pinwheel {
+
+/// Parses "127.0.0.1:8080", "[::1]:8080" or "localhost:8080" (IP literals and "localhost"
+/// only: no DNS at start-up). On failure returns nullopt and sets `error` to why.
+std::optional<asio::ip::tcp::endpoint> parse_endpoint(std::string_view text, std::string& error);
+
+/// Parses a host alone ("127.0.0.1", "::1", "localhost").
+std::optional<asio::ip::address> parse_host(std::string_view text, std::string& error);
+
+/// "127.0.0.1:8080" or "[::1]:8080".
+std::string to_string(const asio::ip::tcp::endpoint& endpoint);
+
+}  // namespace pinwheel

@@ -1,0 +1,124 @@
+#include "balancer.hpp"
+
+#include <signal.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "address.hpp"
+#include "config_error.hpp"
+#include "cpu_plan.hpp"
+#include "log.hpp"
+#include "strategy_registry.hpp"
+
+namespace pinwheel {
+
+namespace {
+
+// Relay buffer size: big enough for bulk flows to need few system calls per byte,
+// and lent only while bytes move, so idle connections do not pay for it.
+constexpr std::size_t kRelayBufferSize = 64 * 1024;
+
+std::vector<backend> make_backends(const options& o, const run_plan& plan) {
+  std::vector<backend> backends;
+  for (const backend_plan& p : plan.backends) {
+    backend b;
+    b.index = p.index;
+    b.endpoint = p.endpoint;
+    b.cpu = p.cpu;
+    b.health = health_state(o.health.rise, o.health.fall, o.health.kind == health_kind::none);
+    backends.push_back(b);
+  }
+  return backends;
+}
+
+}  // namespace
+
+balancer::balancer(const options& o, const run_plan& plan)
+    : options_(o),
+      plan_(plan),
+      // One thread: Asio may skip its internal locking.
+      io_(1),
+      backends_(make_backends(o, plan)),
+      strategy_(make_strategy(o.balancer.strategy)),
+      buffers_(kRelayBufferSize),
+      health_(io_, o.health, backends_, [this](backend& b) { on_health_change(b); }),
+      context_{backends_, *strategy_, buffers_, o.balancer.retries},
+      server_(io_, o.balancer, context_),
+      stop_signals_(io_, SIGINT, SIGTERM) {
+  context_.on_connect_failure = [this](backend& b, const std::error_code& ec) {
+    health_.record(b, false, "proxy connect failed: " + ec.message());
+  };
+}
+
+int balancer::run() {
+  if (auto ec = pin_to_cpu(0, plan_.balancer_cpu)) {
+    log_warning("cannot pin the balancer to cpu ", plan_.balancer_cpu, ": ", ec.message(), "; running unpinned");
+  }
+  for (const std::string& warning : plan_.warnings) log_warning(warning);
+  // Writes to a closed peer must come back as EPIPE, not kill the balancer.
+  ::signal(SIGPIPE, SIG_IGN);
+
+  try {
+    server_.listen();
+  } catch (const std::system_error& e) {
+    throw config_error(options_.where("balancer.listen") + ": balancer.listen: cannot listen on " +
+                       to_string(options_.balancer.listen) + ": " + e.code().message());
+  }
+  log("listening on ", to_string(server_.local_endpoint()), " (pid ", ::getpid(), ", cpu ", plan_.balancer_cpu,
+      ", strategy ", options_.balancer.strategy, ", ", backends_.size(), " backend(s))");
+
+  asio::co_spawn(io_, handle_signals(), asio::detached);
+  if (options_.backends.spawned()) {
+    supervisor_.emplace(io_, options_.backends, plan_, backends_, health_);
+    supervisor_->start();
+  }
+  health_.start();
+  if (options_.health.kind == health_kind::none) on_health_change(backends_.front());
+
+  io_.run();
+  return 0;
+}
+
+void balancer::on_health_change(backend& b) {
+  if (stopping_) return;
+  if (!ready_ && b.usable()) {
+    ready_ = true;
+    server_.start();
+    log("ready: accepting connections on ", to_string(server_.local_endpoint()));
+  } else if (ready_ && backends_up() == 0) {
+    log_warning("no backend is up: new connections are closed until one comes back");
+  }
+}
+
+std::size_t balancer::backends_up() const {
+  std::size_t up = 0;
+  for (const backend& b : backends_) up += b.usable();
+  return up;
+}
+
+asio::awaitable<void> balancer::handle_signals() {
+  auto [ec, signal] = co_await stop_signals_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+  if (ec) co_return;
+  log(strsignal(signal), ": stopping (new connections refused, open ones may finish)");
+  stopping_ = true;
+  asio::co_spawn(io_, shutdown(), asio::detached);
+  std::tie(ec, signal) = co_await stop_signals_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+  if (!ec) {
+    log(strsignal(signal), " again: closing open connections now");
+    server_.abort_all();
+  }
+}
+
+asio::awaitable<void> balancer::shutdown() {
+  co_await server_.drain();
+  health_.stop();
+  if (supervisor_) co_await supervisor_->stop();
+  log("stopped");
+  stop_signals_.cancel();
+  io_.stop();
+}
+
+}  // namespace pinwheel
