@@ -180,9 +180,9 @@ std::optional<std::string> resolve_program(const std::string& program, const std
   if (program.find('/') != std::string::npos) {
     fs::path p(program);
     if (p.is_relative()) p = fs::path(config_path).parent_path() / p;
+    // Lexically only: a symlink stays a symlink, since some programs look at their argv[0].
+    fs::path normal = p.lexically_normal();
     std::error_code ec;
-    fs::path normal = fs::weakly_canonical(p, ec);
-    if (ec) normal = p;
     if (::access(normal.c_str(), X_OK) == 0 && !fs::is_directory(normal, ec)) return normal.string();
     return std::nullopt;
   }

@@ -140,7 +140,7 @@ INSTANTIATE_TEST_SUITE_P(
                                    "servers = [...]"},
         bad_config{"balancer = 3\n" + kBackends,
                    "test.toml:1:12: [top level] balancer: must be a table: write [balancer]"},
-        bad_config{"[backend]\n" , "test.toml:1:1: [top level] unknown key \"backend\"; did you mean \"backends\"?"},
+        bad_config{"[backend]\n" , "test.toml:1:2: [top level] unknown key \"backend\"; did you mean \"backends\"?"},
         bad_config{"[backends]\ncommand = [\"no-such-program-xyz\"]\n",
                    "test.toml:2:11: [backends] command: \"no-such-program-xyz\" was not found or is not "
                    "executable (searched PATH)"},

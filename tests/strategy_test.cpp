@@ -39,7 +39,7 @@ TEST(RoundRobin, SkipsDownBackendsAndResumesWhenTheyReturn) {
   take_down(backends[1]);
   EXPECT_EQ(picks(rr, backends, 4), (std::vector<std::size_t>{0, 2, 0, 2}));
   backends[1].health.record(true, {});
-  EXPECT_EQ(picks(rr, backends, 3), (std::vector<std::size_t>{1, 2, 0}));
+  EXPECT_EQ(picks(rr, backends, 3), (std::vector<std::size_t>{0, 1, 2}));
 }
 
 TEST(RoundRobin, AvoidsExcludedBackends) {

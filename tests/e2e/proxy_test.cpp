@@ -1,0 +1,152 @@
+// The layer-4 contract: bytes, half-close, resets, timeouts, limits.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "e2e/balancer_fixture.hpp"
+#include "support/wait.hpp"
+
+namespace pinwheel::test {
+namespace {
+
+// A config balancing one raw_server, so the test sees the upstream side exactly.
+std::string raw_config(std::uint16_t port, const std::string& extra_balancer = "") {
+  return "[balancer]\nlisten = \"127.0.0.1:0\"\n" + extra_balancer + "[backends]\nservers = [\"127.0.0.1:" +
+         std::to_string(port) + "\"]\n[health]\nkind = \"none\"\n";
+}
+
+// Reads until end of stream or `timeout`; "RESET" if the connection was reset.
+std::string read_all(int fd, std::chrono::milliseconds timeout) {
+  std::string data;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buffer[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 20) <= 0) continue;
+    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n < 0) return errno == ECONNRESET ? "RESET" : "ERROR";
+    if (n == 0) break;
+    data.append(buffer, static_cast<std::size_t>(n));
+  }
+  return data;
+}
+
+void send_text(int fd, std::string_view text) { ASSERT_EQ(::send(fd, text.data(), text.size(), MSG_NOSIGNAL), static_cast<ssize_t>(text.size())); }
+
+TEST(Proxy, HalfCloseForwardsEndOfStreamAndTheReplyStillFlows) {
+  // The server reads the whole request up to end of stream, then answers.
+  raw_server upstream([](int fd) {
+    std::string request = read_all(fd, 5s);
+    send_text(fd, "got " + std::to_string(request.size()) + " bytes: " + request);
+  });
+  running_balancer pinwheel(raw_config(upstream.port()));
+  tcp_client client(pinwheel.port());
+  client.send_all("hello");
+  client.shutdown_write();
+  EXPECT_EQ(client.read_until_eof(5s), "got 5 bytes: hello");
+}
+
+TEST(Proxy, HalfCloseWithTheDemoBackend) {
+  running_balancer pinwheel(demo_config(1, "round-robin"), 1);
+  tcp_client client(pinwheel.port());
+  client.send_all("GET /whoami HTTP/1.1\r\nHost: test\r\n\r\n");
+  client.shutdown_write();
+  std::string reply = client.read_until_eof(5s);
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 200 OK")) << reply;
+  EXPECT_NE(reply.find("\"index\": 0"), std::string::npos) << reply;
+}
+
+TEST(Proxy, LargeTransfersArriveIntactBothWays) {
+  // An echo server: exercises backpressure in both directions at once.
+  raw_server upstream([](int fd) {
+    char buffer[65536];
+    for (;;) {
+      ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      for (ssize_t sent = 0; sent < n;) {
+        ssize_t m = ::send(fd, buffer + sent, static_cast<std::size_t>(n - sent), MSG_NOSIGNAL);
+        if (m <= 0) return;
+        sent += m;
+      }
+    }
+    ::shutdown(fd, SHUT_WR);
+  });
+  running_balancer pinwheel(raw_config(upstream.port()));
+  std::string payload(8 * 1024 * 1024, '\0');
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + (i * 7919) % 26);
+  tcp_client client(pinwheel.port());
+  std::string echoed;
+  std::thread reader([&] { echoed = client.read_until_eof(30s); });
+  client.send_all(payload);
+  client.shutdown_write();
+  reader.join();
+  EXPECT_EQ(echoed.size(), payload.size());
+  EXPECT_TRUE(echoed == payload);
+}
+
+TEST(Proxy, UpstreamResetIsPropagatedToTheClient) {
+  raw_server upstream([](int fd) {
+    read_all(fd, 200ms);
+    linger hard{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);  // close() sends RST
+  });
+  running_balancer pinwheel(raw_config(upstream.port()));
+  tcp_client client(pinwheel.port());
+  client.send_all("hello");
+  EXPECT_EQ(read_all(client.fd(), 5s), "RESET");
+}
+
+TEST(Proxy, ClientResetIsPropagatedUpstream) {
+  std::atomic<bool> saw_reset{false};
+  raw_server upstream([&](int fd) { saw_reset = read_all(fd, 5s) == "RESET"; });
+  running_balancer pinwheel(raw_config(upstream.port()));
+  {
+    tcp_client client(pinwheel.port());
+    client.send_all("hello");
+    ASSERT_TRUE(wait_until([&] { return upstream.accepted() == 1; }, 5s));
+    linger hard{1, 0};
+    ::setsockopt(client.fd(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+  }
+  EXPECT_TRUE(wait_until([&] { return saw_reset.load(); }, 5s));
+}
+
+TEST(Proxy, IdleConnectionsAreClosedAfterTheIdleTimeout) {
+  raw_server upstream([](int fd) { read_all(fd, 5s); });
+  running_balancer pinwheel(raw_config(upstream.port(), "idle_timeout = \"300ms\"\n"));
+  tcp_client client(pinwheel.port());
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(client.read_until_eof(5s), "");
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, 300ms);
+  EXPECT_LT(took, 3s);
+}
+
+TEST(Proxy, MaxConnectionsPausesAcceptingUntilOneCloses) {
+  raw_server upstream([](int fd) { read_all(fd, 5s); });
+  running_balancer pinwheel(raw_config(upstream.port(), "max_connections = 2\n"));
+  auto first = std::make_unique<tcp_client>(pinwheel.port());
+  tcp_client second(pinwheel.port());
+  ASSERT_TRUE(wait_until([&] { return upstream.accepted() == 2; }, 5s));
+  tcp_client third(pinwheel.port());  // completes in the kernel's backlog, not served yet
+  EXPECT_FALSE(wait_until([&] { return upstream.accepted() > 2; }, 300ms));
+  first.reset();
+  EXPECT_TRUE(wait_until([&] { return upstream.accepted() == 3; }, 5s));
+}
+
+TEST(Proxy, KeepAliveRequestsShareOneConnection) {
+  running_balancer pinwheel(demo_config(2, "round-robin"), 2);
+  tcp_client client(pinwheel.port());
+  int index = -1;
+  for (int i = 0; i < 5; ++i) {
+    client.send_all("GET /whoami HTTP/1.1\r\nHost: test\r\n\r\n");
+    http_response r = client.read_response(5s);
+    ASSERT_EQ(r.status, 200);
+    int served = r.body[r.body.find("\"index\": ") + 9] - '0';
+    if (index >= 0) EXPECT_EQ(served, index) << "one connection, one backend";
+    index = served;
+  }
+}
+
+}  // namespace
+}  // namespace pinwheel::test

@@ -1,0 +1,88 @@
+// Starting the real pinwheel binary with a config, and the small servers the
+// end-to-end tests put behind it. Everything on loopback, on free ports.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/child_process.hpp"
+#include "support/http_client.hpp"
+
+namespace pinwheel::test {
+
+using namespace std::chrono_literals;
+
+/// The spawned demo backends' command line, for [backends] command.
+std::string backend_command();
+
+/// A config spawning `count` demo backends on free ports, with fast health checks.
+/// `extra_balancer` / `extra_backends` are appended to those tables.
+std::string demo_config(int count, const std::string& strategy, const std::string& extra_balancer = "",
+                        const std::string& extra_backends = "");
+
+/// Writes `text` to a new file in a private temporary folder; returns its path.
+std::string write_temp_file(const std::string& name, const std::string& text);
+
+/// A running pinwheel.
+class running_balancer {
+ public:
+  /// Starts pinwheel with `toml` (plus `args`) and waits until it is listening and `wait_up`
+  /// backends are up (0: just listening).
+  explicit running_balancer(const std::string& toml, std::size_t wait_up = 0,
+                            std::vector<std::string> args = {});
+
+  std::uint16_t port() const { return port_; }
+  child_process& process() { return *process_; }
+  pid_t pid() const { return process_->pid(); }
+
+  /// Waits until the log shows `count` distinct backends up.
+  bool wait_backends_up(std::size_t count, std::chrono::milliseconds timeout = 10s);
+
+ private:
+  std::string config_path_;
+  std::unique_ptr<child_process> process_;
+  std::uint16_t port_ = 0;
+};
+
+/// What the demo backend's /whoami says.
+struct whoami {
+  pid_t pid = 0;
+  int index = -1;
+  int cpu = -1;
+};
+
+/// The /whoami JSON found in `text`; throws if there is none.
+whoami parse_whoami(const std::string& text);
+
+/// GET /whoami through `port`; throws on failure.
+whoami ask_whoami(std::uint16_t port);
+
+/// A TCP server on 127.0.0.1 run by the test itself, to see exactly what the proxy does to
+/// the upstream side. Each accepted connection runs `handler(fd)` on its own thread.
+class raw_server {
+ public:
+  explicit raw_server(std::function<void(int fd)> handler);
+  ~raw_server();
+  std::uint16_t port() const { return port_; }
+  /// Connections accepted so far.
+  int accepted() const { return accepted_.load(); }
+
+ private:
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<int> accepted_{0};
+  std::atomic<bool> stopping_{false};
+  std::function<void(int)> handler_;
+  std::thread acceptor_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace pinwheel::test
