@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian 12 machine to a running balancer or a green test suite.
+#
+#   deploy/bootstrap.sh run [pinwheel args...]   install what is missing, build Release, run
+#                                                 with conf/pinwheel.toml (Ctrl-C stops it)
+#   deploy/bootstrap.sh test                      install what is missing, build, and run the
+#                                                 whole suite: plain, ASan+UBSan, and TSan
+#
+# Installing is idempotent: only packages that are missing are installed.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+build_packages="cmake ninja-build g++ pkg-config libasio-dev libtomlplusplus-dev libcli11-dev libhttp-parser-dev"
+test_packages="libgtest-dev curl $(sed -n 's/^BENCH_PACKAGES="\(.*\)"$/\1/p' bench/run.sh)"
+
+install_missing() {
+  local missing=()
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "bootstrap: installing ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  # Packages such as nginx and haproxy start a system service on install; the benchmark
+  # runs its own instances, so keep the system's from starting (policy-rc.d exit 101).
+  local policy=/usr/sbin/policy-rc.d created_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy" && created_policy=1
+  fi
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+  [ -n "$created_policy" ] && $sudo rm -f "$policy"
+  return 0
+}
+
+# configure_and_build DIR [cmake args...]
+configure_and_build() {
+  local dir="$1"
+  shift
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  cmake --build "$dir" --parallel "$(nproc)"
+}
+
+run_suite() {
+  local dir="$1"
+  shift
+  echo "bootstrap: testing $dir"
+  ctest --test-dir "$dir" --output-on-failure --parallel "$(nproc)" "$@"
+}
+
+case "${1:-}" in
+  run)
+    shift
+    install_missing $build_packages curl
+    configure_and_build build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
+    exec build/balancer/pinwheel --config conf/pinwheel.toml "$@"
+    ;;
+  test)
+    install_missing $build_packages $test_packages
+    configure_and_build build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON
+    run_suite build
+    # The sanitizer builds check memory and undefined behaviour (ASan+UBSan) and data races
+    # (TSan); the benchmark smoke test measures speed, which they distort, so it runs above only.
+    configure_and_build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPINWHEEL_SANITIZE=address
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      run_suite build-asan -E bench_smoke
+    configure_and_build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPINWHEEL_SANITIZE=thread
+    TSAN_OPTIONS=halt_on_error=1 run_suite build-tsan -E bench_smoke
+    ;;
+  *)
+    echo "usage: deploy/bootstrap.sh run [pinwheel args...] | test" >&2
+    exit 2
+    ;;
+esac
