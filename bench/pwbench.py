@@ -67,6 +67,7 @@ CSV_FIELDS = [
     "requests", "rps", "p50_us", "p90_us", "p99_us", "errors", "non_2xx",
     "bytes", "gbit_s",
     "cpu_role", "cpu_s", "proxy_cpu_s", "backend_cpu_s", "loadgen_cpu_s",
+    "proxy_core_busy_s", "other_cpu_s",
     "cpu_us_per_req", "cpu_us_per_conn", "cpu_s_per_gb",
     "passive_opens", "opens_per_req",
     "idle_target", "idle_connected", "idle_upstream", "idle_alive",
@@ -148,6 +149,38 @@ def rss_kib(roots):
             if m:
                 total += int(m.group(1))
     return total
+
+
+def core_busy():
+    """Non-idle seconds per CPU from /proc/stat ({"cpu": all, "cpu0": ..., ...})."""
+    out = {}
+    for line in (_read("/proc/stat") or "").splitlines():
+        if line.startswith("cpu"):
+            name, *vals = line.split()
+            v = [int(x) for x in vals[:8]]
+            # user nice system idle iowait irq softirq steal: busy = all but idle, iowait
+            out[name] = (sum(v) - v[3] - v[4]) / CLK_TCK
+    return out
+
+
+class CpuMeter:
+    """CPU seconds of several process groups and of the cores, between start() and stop()."""
+
+    def __init__(self, groups):
+        self.groups = groups  # name -> list of root PIDs
+
+    def _sample(self):
+        return {k: cpu_seconds(v) for k, v in self.groups.items()}, core_busy()
+
+    def start(self):
+        self.t0 = time.monotonic()
+        self.before = self._sample()
+
+    def stop(self):
+        self.wall = time.monotonic() - self.t0
+        after = self._sample()
+        self.cpu = {k: after[0][k] - self.before[0][k] for k in self.groups}
+        self.cores = {k: after[1][k] - self.before[1].get(k, 0.0) for k in after[1]}
 
 
 def passive_opens():
@@ -304,6 +337,8 @@ class Bench:
         self.failures = []
         self.notes = []
         self.seq = 0
+        self.busy_rows = 0
+        self.quiet_waited = 0.0
 
     def log(self, msg):
         line = f"[{datetime.datetime.now():%H:%M:%S}] {msg}"
@@ -429,6 +464,29 @@ class Bench:
             return "backend", self.backend_pids(kind, direct=True)
         return "proxy", [proc.pid]
 
+    def meter(self, roots, proc, backends):
+        m = CpuMeter({"figure": roots, "proxy": [proc.pid] if proc else [],
+                      "backend": backends})
+        m.start()
+        return m
+
+    def cpu_columns(self, meter, role, proc, load_cpu):
+        """The CPU columns of a row, and a note when other processes were busy meanwhile
+        (this machine may be shared, e.g. with compilers)."""
+        ours = meter.cpu["proxy"] + meter.cpu["backend"] + load_cpu
+        other = max(0.0, meter.cores.get("cpu", 0.0) - ours)
+        cols = {"cpu_role": role, "cpu_s": round(meter.cpu["figure"], 3),
+                "proxy_cpu_s": round(meter.cpu["proxy"], 3) if proc else "",
+                "backend_cpu_s": round(meter.cpu["backend"], 3),
+                "loadgen_cpu_s": round(load_cpu, 3),
+                "proxy_core_busy_s": round(meter.cores.get(f"cpu{self.args.proxy_cpu}", 0), 3),
+                "other_cpu_s": round(other, 3)}
+        if other > 0.15 * meter.wall:
+            self.busy_rows += 1
+            self.log(f"    note: other processes used {other:.2f} CPU-s during this "
+                     f"{meter.wall:.1f}s measurement: the machine was not quiet")
+        return cols
+
     def run_wrk(self, target, proc, port, close):
         a = self.args
         roots_role, roots = self.cpu_roots(target, proc, "http")
@@ -440,13 +498,11 @@ class Bench:
         argv.append(f"http://127.0.0.1:{port}/")
         out, err = self.path("wrk.out"), self.path("wrk.err")
         opens0 = passive_opens()
-        cpu0, bcpu0 = cpu_seconds(roots), cpu_seconds(backends)
-        proxy0 = cpu_seconds([proc.pid]) if proc else 0.0
-        t0 = time.monotonic()
+        meter = self.meter(roots, proc, backends)
         rc, load_cpu = self.procs.run("wrk", argv, a.load_cpu, a.duration + 30, out, err)
-        wall = time.monotonic() - t0
-        cpu1, bcpu1 = cpu_seconds(roots), cpu_seconds(backends)
-        proxy1 = cpu_seconds([proc.pid]) if proc else 0.0
+        meter.stop()
+        wall = meter.wall
+        cpu = meter.cpu["figure"]
         opens = passive_opens() - opens0
         text = _read(out) or ""
         m = re.search(r"^WRK_JSON (\{.*\})$", text, re.M)
@@ -461,12 +517,10 @@ class Bench:
             "rps": round(reqs / secs, 1) if secs else 0,
             "p50_us": w["p50_us"], "p90_us": w["p90_us"], "p99_us": w["p99_us"],
             "errors": errors, "non_2xx": w["status_errors"],
-            "cpu_role": roots_role, "cpu_s": round(cpu1 - cpu0, 3),
-            "proxy_cpu_s": round(proxy1 - proxy0, 3) if proc else "",
-            "backend_cpu_s": round(bcpu1 - bcpu0, 3), "loadgen_cpu_s": round(load_cpu, 3),
+            **self.cpu_columns(meter, roots_role, proc, load_cpu),
             "passive_opens": opens, "opens_per_req": round(opens / reqs, 3) if reqs else "",
         }
-        per = (cpu1 - cpu0) * 1e6 / reqs if reqs else 0
+        per = cpu * 1e6 / reqs if reqs else 0
         row["cpu_us_per_conn" if close else "cpu_us_per_req"] = round(per, 2)
         problems = []
         if reqs == 0:
@@ -480,7 +534,7 @@ class Bench:
                             "the client did not reconnect per request")
         self.log(f"    {reqs} requests in {secs:.2f}s (wall {wall:.2f}s), {row['rps']:.0f}/s, "
                  f"p50 {w['p50_us']:.0f}µs p99 {w['p99_us']:.0f}µs, {roots_role} CPU "
-                 f"{cpu1 - cpu0:.2f}s = {per:.1f}µs/{'conn' if close else 'req'}, "
+                 f"{cpu:.2f}s = {per:.1f}µs/{'conn' if close else 'req'}, "
                  f"accepts/req {row['opens_per_req']}, errors {errors}")
         return row, problems
 
@@ -491,9 +545,9 @@ class Bench:
         argv = ["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(a.bulk_duration),
                 "-J", "--connect-timeout", "5000"]
         out, err = self.path("iperf3.json"), self.path("iperf3.err")
-        cpu0, bcpu0 = cpu_seconds(roots), cpu_seconds(backends)
+        meter = self.meter(roots, proc, backends)
         rc, load_cpu = self.procs.run("iperf3", argv, a.load_cpu, a.bulk_duration + 30, out, err)
-        cpu1, bcpu1 = cpu_seconds(roots), cpu_seconds(backends)
+        meter.stop()
         try:
             j = json.loads(_read(out) or "")
             received = j["end"]["sum_received"]["bytes"]
@@ -503,13 +557,11 @@ class Bench:
         if rc != 0 or j.get("error"):
             raise BenchError(f"iperf3 failed (exit {rc}): {j.get('error')}\n{tail(err)}")
         gb = received / 1e9
-        cpu = cpu1 - cpu0
+        cpu = meter.cpu["figure"]
         row = {
             "duration_s": round(secs, 3), "bytes": received,
             "gbit_s": round(received * 8 / secs / 1e9, 3) if secs else 0,
-            "cpu_role": roles, "cpu_s": round(cpu, 3),
-            "proxy_cpu_s": round(cpu, 3) if proc else "",
-            "backend_cpu_s": round(bcpu1 - bcpu0, 3), "loadgen_cpu_s": round(load_cpu, 3),
+            **self.cpu_columns(meter, roles, proc, load_cpu),
             "cpu_s_per_gb": round(cpu / gb, 4) if gb else 0,
         }
         self.log(f"    {gb:.2f} GB in {secs:.2f}s = {row['gbit_s']:.2f} Gbit/s, {roles} CPU "
@@ -578,8 +630,38 @@ class Bench:
                  f"{roles} RSS {rss0} → {rss1} KiB = {per:.0f} bytes/conn")
         return row, problems
 
+    def wait_quiet(self):
+        """Waits (up to --quiet-wait seconds) until processes outside the benchmark use
+        less than 10% of a core, so a shared machine disturbs the measurement less."""
+        # Never more than 5 minutes in all: a machine that is never quiet is reported as
+        # such (other_cpu_s) rather than waited for.
+        limit = min(self.args.quiet_wait, 300 - self.quiet_waited)
+        if limit <= 0:
+            return
+        start = time.monotonic()
+        said = False
+        while True:
+            pids = list(self.procs.live)
+            b0, o0, s0 = core_busy().get("cpu", 0.0), cpu_seconds(pids), time.process_time()
+            time.sleep(0.5)
+            other = (core_busy().get("cpu", 0.0) - b0 - (cpu_seconds(pids) - o0)
+                     - (time.process_time() - s0))
+            waited = time.monotonic() - start
+            if other < 0.05:
+                break
+            if waited > limit:
+                self.log(f"    machine still busy after {waited:.0f}s ({other / 0.5:.0%} of a "
+                         "core used by others): measuring anyway")
+                break
+            if not said:
+                self.log(f"    waiting for a quiet machine ({other / 0.5:.0%} of a core used "
+                         "by other processes)")
+                said = True
+        self.quiet_waited += time.monotonic() - start
+
     def measure(self, rnd, test, target):
         kind = "bulk" if test == "bulk" else "http"
+        self.wait_quiet()
         row = {"round": rnd, "test": test, "target": target,
                "started_at": datetime.datetime.now().isoformat(timespec="seconds")}
         self.log(f"  round {rnd} {test:9s} {TARGET_LABEL[target]}")
@@ -738,12 +820,14 @@ def machine_info(args):
     pin = "not built"
     if args.pinwheel and Path(args.pinwheel).is_file():
         v = version_of([str(args.pinwheel), "--version"])
-        pin = f"{v} (git {git})" if v != "unavailable" and "pinwheel" in v.lower() else f"git {git}"
+        v = re.sub(r"^pinwheel\s+", "", v, flags=re.I)
+        pin = f"{v} (git {git})" if v != "unavailable" and re.match(r"\d", v) else f"git {git}"
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "nproc": os.cpu_count(),
         "cpu_model": cpu_model,
         "kernel": platform.release(),
+        "loadavg": " ".join((_read("/proc/loadavg") or "? ? ?").split()[:3]),
         "haproxy": version_of(["haproxy", "-v"], r"version (\S+)"),
         "nginx": version_of(["nginx", "-v"], r"nginx/(\S+)"),
         "wrk": version_of(["wrk", "--version"], r"wrk (\S+)"),
@@ -788,7 +872,8 @@ def write_csv(path, rows):
             w.writerow({k: r.get(k, "") for k in CSV_FIELDS})
 
 
-def write_markdown(path, info, args, summary, targets, failures, notes, wall, plot_name):
+def write_markdown(path, info, args, summary, targets, failures, notes, wall, plot_name,
+                   busy_rows=0, quiet_waited=0.0):
     lines = []
     lines.append("# Pinwheel proxy benchmark")
     lines.append("")
@@ -801,7 +886,10 @@ def write_markdown(path, info, args, summary, targets, failures, notes, wall, pl
                  f"({' '.join(TARGET_LABEL[t] for t in targets)} per test); "
                  f"wrk {args.duration}s, `-t1 -c{args.connections}`; iperf3 {args.bulk_duration}s, "
                  f"1 stream; {args.idle_conns} idle connections; "
-                 f"{'smoke mode; ' if args.smoke else ''}wall time {wall:.0f}s  ")
+                 f"{'smoke mode; ' if args.smoke else ''}wall time {wall:.0f}s"
+                 + (f" ({quiet_waited:.0f}s of it waiting for a quiet machine)"
+                    if quiet_waited >= 1 else "") + "  ")
+    lines.append(f"- **Load average at start:** {info['loadavg']} (1, 5, 15 min)  ")
     lines.append(f"- **Placement:** proxies on CPU {args.proxy_cpu}; two nginx backends, "
                  f"iperf3 server, wrk, iperf3 client and idle holder on CPU {args.load_cpu}  ")
     lines.append("- **Figures:** median over rounds, spread = min–max; × HAProxy = median ÷ "
@@ -817,6 +905,12 @@ def write_markdown(path, info, args, summary, targets, failures, notes, wall, pl
         lines.append("")
     for n in notes:
         lines.append(f"> {n}")
+        lines.append("")
+    if busy_rows:
+        lines.append(f"> {busy_rows} measurement(s) ran while processes outside the benchmark "
+                     "used more than 15% of a core (column `other_cpu_s` in results.csv): "
+                     "their throughput and latency are less trustworthy than the CPU-per-unit "
+                     "figures, which count only the proxy's own CPU time.")
         lines.append("")
     lines.append("| Figure | Target | Median | Spread (min–max) | × HAProxy |")
     lines.append("|---|---|---:|---:|---:|")
@@ -915,11 +1009,12 @@ def run_scaling(bench, args):
                                "cores, so its ratio is not a clean scaling figure.")
     path = f"/slow?ms={args.slow_ms}"
 
-    def wrk(port, conns, label):
-        argv = ["wrk", "-t1", f"-c{conns}", f"-d{args.duration}s", "--latency", "--timeout",
+    def wrk(port, conns, label, duration=None):
+        duration = duration or args.duration
+        argv = ["wrk", "-t1", f"-c{conns}", f"-d{duration}s", "--latency", "--timeout",
                 "10s", "-s", str(BENCH_DIR / "wrk_report.lua"), f"http://127.0.0.1:{port}{path}"]
         out, err = bench.path("wrk.out"), bench.path("wrk.err")
-        rc, _ = procs.run("wrk", argv, args.scaling_load_cpu, args.duration + 30, out, err)
+        rc, _ = procs.run("wrk", argv, args.scaling_load_cpu, duration + 30, out, err)
         m = re.search(r"^WRK_JSON (\{.*\})$", _read(out) or "", re.M)
         if rc != 0 or not m:
             raise BenchError(f"wrk against {label} failed (exit {rc}):\n{tail(out)}\n{tail(err)}")
@@ -976,9 +1071,15 @@ def run_scaling(bench, args):
                 bench.wait_listening(proc, port, "pinwheel", logfile, timeout=30,
                                      ready_line="pinwheel: ready")
                 wait_http(port, proc, logfile, "pinwheel", 2 * n)
+                # Pinwheel logs "backend I (...) is up" per backend; give the health checks
+                # a few seconds to bring all N up (informational: the load goes on anyway).
+                deadline = time.monotonic() + 10
+                while (len(re.findall(r"backend \d+ .* is up", _read(logfile) or "")) < n
+                       and time.monotonic() < deadline):
+                    time.sleep(0.1)
                 # Warm-up, unmeasured: lets health checks mark every backend up.
                 if args.duration >= 3:
-                    wrk(port, 2 * n, "pinwheel (warm-up)")
+                    wrk(port, 2 * n, "pinwheel (warm-up)", duration=2)
                 rps, w, bad = wrk(port, 2 * n, f"pinwheel with {n} backends")
                 row.update(rps=round(rps, 1), p50_us=w["p50_us"], p99_us=w["p99_us"],
                            errors=bad, status="ok" if w["requests"] and not bad else "fail")
@@ -1099,6 +1200,9 @@ def parse_args(argv):
     ap.add_argument("--max-wall", type=int, default=None,
                     help="abort (and clean up) after this many seconds (default: none; "
                          "smoke 240)")
+    ap.add_argument("--quiet-wait", type=float, default=None,
+                    help="before each measurement wait up to this many seconds for other "
+                         "processes to use <10%% of a core (default 10, at most 300 in all; smoke 0 = off)")
     ap.add_argument("--keep-work", action="store_true",
                     help="keep the working folder (configs and logs of every process)")
     a = ap.parse_args(argv)
@@ -1107,6 +1211,8 @@ def parse_args(argv):
     a.bulk_duration = a.bulk_duration or (1 if a.smoke else 10)
     a.idle_conns = a.idle_conns or (200 if a.smoke else 5000)
     a.max_wall = a.max_wall or (240 if a.smoke else None)
+    if a.quiet_wait is None:
+        a.quiet_wait = 0 if a.smoke else 10
     a.targets = [t.strip() for t in a.targets.split(",") if t.strip()]
     a.tests = [t.strip() for t in a.tests.split(",") if t.strip()]
     for t in a.targets:
@@ -1234,7 +1340,8 @@ def main(argv):
         summary = summarize(bench.rows, args.targets)
         plot = write_plot(out_dir, summary, args.targets, bench.log)
         write_markdown(out_dir / "results.md", info, args, summary, args.targets,
-                       bench.failures, bench.notes, wall, plot)
+                       bench.failures, bench.notes, wall, plot, bench.busy_rows,
+                       bench.quiet_waited)
         report = out_dir / "results.md"
     bench.log(f"done in {wall:.0f}s; report: {report}")
     if bench.failures:
