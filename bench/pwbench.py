@@ -79,6 +79,11 @@ class BenchError(Exception):
     """A measurement or set-up step failed; the message says which and why."""
 
 
+class StartError(BenchError):
+    """A server exited while starting (e.g. its port was taken meanwhile): worth a retry
+    on a fresh port."""
+
+
 class Aborted(BaseException):
     """Raised from a signal handler or the wall-clock guard: stop and clean up."""
 
@@ -301,6 +306,12 @@ class Processes:
             time.sleep(0.02)
 
 
+def one_line(text, limit=300):
+    """A multi-line message (error plus log tail) as one line for tables and CSV."""
+    text = " | ".join(line.strip() for line in text.splitlines() if line.strip())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def tail(path, lines=15):
     text = _read(path) or ""
     return "\n".join(text.splitlines()[-lines:])
@@ -356,7 +367,8 @@ class Bench:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise BenchError(f"{what} exited with {proc.returncode} while starting:\n"
+                self.procs.stop(proc)
+                raise StartError(f"{what} exited with {proc.returncode} while starting:\n"
                                  f"{tail(logfile)}")
             ok = tcp_sockets({port}, "0A") > 0
             if ok and ready_line:
@@ -364,6 +376,7 @@ class Bench:
             if ok:
                 return
             time.sleep(0.02)
+        self.procs.stop(proc)
         raise BenchError(f"{what} did not start listening on 127.0.0.1:{port} within "
                          f"{timeout:.0f}s:\n{tail(logfile)}")
 
@@ -386,9 +399,18 @@ class Bench:
         a = self.args
         self.http_ports = [free_port(), free_port()]
         self.http_backends = []
-        for i, port in enumerate(self.http_ports):
-            body = NGINX_BACKEND_CONF.replace("@PORT@", str(port))
-            self.http_backends.append(self.start_nginx(f"backend{i}", body, port, a.load_cpu))
+        for i in range(2):
+            for attempt in range(3):
+                port = self.http_ports[i]
+                body = NGINX_BACKEND_CONF.replace("@PORT@", str(port))
+                try:
+                    self.http_backends.append(
+                        self.start_nginx(f"backend{i}", body, port, a.load_cpu))
+                    break
+                except StartError:
+                    if attempt == 2:
+                        raise
+                    self.http_ports[i] = free_port()
         for port in self.http_ports:
             if http_get(port) != 200:
                 raise BenchError(f"backend nginx on port {port} does not answer 200")
@@ -413,6 +435,17 @@ class Bench:
     def start_target(self, target, kind):
         """Starts a fresh proxy of `target` in front of the `kind` pool ("http" or
         "bulk"); returns (Popen or None for direct, port the load should use)."""
+        for attempt in range(3):
+            try:
+                return self._start_target(target, kind)
+            except StartError as e:
+                # Another program may have taken the free port before the proxy bound it.
+                if attempt == 2:
+                    raise
+                self.log(f"    {target} did not start ({one_line(str(e))}); retrying "
+                         "on another port")
+
+    def _start_target(self, target, kind):
         a = self.args
         upstream = self.pool(kind)
         if target == "direct":
@@ -452,6 +485,7 @@ class Bench:
             deadline = time.monotonic() + 10
             while http_get(port) != 200:
                 if time.monotonic() > deadline or proc.poll() is not None:
+                    self.procs.stop(proc)
                     raise BenchError(f"{target} on port {port} does not forward a GET")
                 time.sleep(0.05)
         return proc, port
@@ -681,14 +715,14 @@ class Bench:
             row["note"] = "; ".join(problems)
         except BenchError as e:
             row["status"] = "fail"
-            row["note"] = str(e).splitlines()[0]
+            row["note"] = one_line(str(e))
             problems = [str(e)]
         finally:
             if proc is not None:
                 self.procs.stop(proc)
         for p in problems:
             self.log(f"    FAILED: {p}")
-            self.failures.append(f"round {rnd} {test} {target}: {p.splitlines()[0]}")
+            self.failures.append(f"round {rnd} {test} {target}: {one_line(p)}")
         self.rows.append(row)
 
     def run(self):
@@ -943,10 +977,11 @@ def write_markdown(path, info, args, summary, targets, failures, notes, wall, pl
 
 def write_plot(out_dir, summary, targets, log):
     """Bars of the per-unit costs, normalised to HAProxy, with min–max error bars."""
-    proxies = [t for t in targets if t != "direct"]
     figs = [f for f in FIGURES if f[6]]
+    proxies = [t for t in targets if t != "direct"
+               and any((f[0], f[1], t) in summary for f in figs)]
     if "haproxy" not in proxies or not shutil.which("gnuplot"):
-        log("plot skipped (needs HAProxy in the targets and gnuplot)")
+        log("plot skipped (needs HAProxy results and gnuplot)")
         return None
     dat = out_dir / "plot.dat"
     with open(dat, "w", encoding="utf-8") as f:
@@ -1040,6 +1075,7 @@ def run_scaling(bench, args):
         port = free_port()
         logfile = bench.path("backend-alone.log")
         row = {"round": rnd, "n": 0, "what": "one backend, direct"}
+        bench.wait_quiet()
         proc = procs.start("pinwheel-backend", [str(args.backend_bin), "--port", str(port),
                                                 "--index", "0"],
                            cpu=args.load_cpu, stdout=open(logfile, "wb"),
@@ -1050,12 +1086,13 @@ def run_scaling(bench, args):
             row.update(rps=round(rps, 1), p50_us=w["p50_us"], p99_us=w["p99_us"], errors=bad,
                        status="ok" if w["requests"] and not bad else "fail")
         except BenchError as e:
-            row.update(status="fail", note=str(e).splitlines()[0])
-            bench.failures.append(f"scaling round {rnd} one backend: {e}")
+            row.update(status="fail", note=one_line(str(e)))
+            bench.failures.append(f"scaling round {rnd} one backend: {one_line(str(e))}")
         finally:
             procs.stop(proc)
         log(f"  scaling round {rnd}: one backend direct {row.get('rps', 0):.1f} req/s")
         rows.append(row)
+        unit = row.get("rps") if row.get("status") == "ok" else None
         for n in args.scaling_n:
             port = free_port()
             d = bench.path(f"pinwheel-scaling-{n}")
@@ -1065,6 +1102,7 @@ def run_scaling(bench, args):
                 port=port, cpu=args.proxy_cpu, count=n, backend=args.backend_bin))
             logfile = d / "pinwheel.log"
             row = {"round": rnd, "n": n, "what": f"pinwheel, {n} backend(s)"}
+            bench.wait_quiet()
             proc = procs.start("pinwheel", [str(args.pinwheel), "--config", str(conf)],
                                stdout=open(logfile, "wb"), stderr=subprocess.STDOUT)
             try:
@@ -1086,17 +1124,21 @@ def run_scaling(bench, args):
                 if bad:
                     row["note"] = f"{bad} errors"
             except BenchError as e:
-                row.update(status="fail", note=str(e).splitlines()[0])
-                bench.failures.append(f"scaling round {rnd} N={n}: {e}")
+                row.update(status="fail", note=one_line(str(e)))
+                bench.failures.append(f"scaling round {rnd} N={n}: {one_line(str(e))}")
             finally:
                 procs.stop(proc)
-            log(f"  scaling round {rnd}: N={n} {row.get('rps', 0):.1f} req/s")
+            if unit and row.get("rps"):
+                row["ratio_to_ideal"] = round(row["rps"] / (n * unit), 3)
+            log(f"  scaling round {rnd}: N={n} {row.get('rps', 0):.1f} req/s, "
+                f"ratio to {n} × one backend {row.get('ratio_to_ideal', '—')}")
             rows.append(row)
     return rows
 
 
 def write_scaling(out_dir, rows, args, info, notes):
-    fields = ["round", "n", "what", "status", "note", "rps", "p50_us", "p99_us", "errors"]
+    fields = ["round", "n", "what", "status", "note", "rps", "ratio_to_ideal", "p50_us", "p99_us",
+              "errors"]
     with open(out_dir / "scaling.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
@@ -1321,7 +1363,7 @@ def main(argv):
         status = 2
     except BenchError as e:
         bench.log(f"FAILED: {e}")
-        bench.failures.append(str(e).splitlines()[0])
+        bench.failures.append(one_line(str(e)))
         status = 1
     finally:
         signal.alarm(0)
