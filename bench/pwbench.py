@@ -245,7 +245,13 @@ class Processes:
         self.log = log
         self.live = {}  # pid -> (name, Popen)
 
-    def start(self, name, argv, cpu=None, stdout=None, stderr=None, stdin=None, env=None):
+    def start(self, name, argv, cpu=None, stdout=None, stderr=None, stdin=None, env=None,
+              log=None):
+        """Starts `argv` (pinned to `cpu` with taskset); `log` is a file for its stdout
+        and stderr together."""
+        if log is not None:
+            with open(log, "wb") as f:
+                return self.start(name, argv, cpu, stdout=f, stderr=f, stdin=stdin, env=env)
         if cpu is not None:
             argv = ["taskset", "-c", str(cpu)] + list(argv)
         proc = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
@@ -389,7 +395,7 @@ class Bench:
         proc = self.procs.start(
             name, ["nginx", "-e", str(errlog), "-p", str(prefix), "-c", str(conf),
                    "-g", "daemon off;"],
-            cpu=cpu, stderr=open(prefix / "stderr.log", "wb"))
+            cpu=cpu, log=prefix / "stderr.log")
         self.wait_listening(proc, port, name, errlog)
         return proc
 
@@ -418,7 +424,7 @@ class Bench:
         logfile = self.path("iperf3-server.log")
         self.iperf_server = self.procs.start(
             "iperf3-server", ["iperf3", "-s", "-p", str(self.iperf_port), "-B", "127.0.0.1"],
-            cpu=a.load_cpu, stdout=open(logfile, "wb"), stderr=subprocess.STDOUT)
+            cpu=a.load_cpu, log=logfile)
         self.wait_listening(self.iperf_server, self.iperf_port, "iperf3 -s", logfile)
         self.log(f"backends: nginx on {self.http_ports}, iperf3 -s on {self.iperf_port} "
                  f"(cpu {a.load_cpu})")
@@ -459,8 +465,7 @@ class Bench:
             conf.write_text(HAPROXY_CONF.format(port=port, servers=servers))
             logfile = d / "haproxy.log"
             proc = self.procs.start("haproxy", ["haproxy", "-db", "-f", str(conf)],
-                                    cpu=a.proxy_cpu, stdout=open(logfile, "wb"),
-                                    stderr=subprocess.STDOUT)
+                                    cpu=a.proxy_cpu, log=logfile)
             self.wait_listening(proc, port, "haproxy", logfile)
         elif target == "nginx":
             servers = " ".join(f"server 127.0.0.1:{p};" for p in upstream)
@@ -475,8 +480,7 @@ class Bench:
             conf.write_text(PINWHEEL_CONF.format(port=port, cpu=a.proxy_cpu, servers=servers))
             logfile = d / "pinwheel.log"
             proc = self.procs.start("pinwheel", [str(a.pinwheel), "--config", str(conf)],
-                                    cpu=a.proxy_cpu, stdout=open(logfile, "wb"),
-                                    stderr=subprocess.STDOUT)
+                                    cpu=a.proxy_cpu, log=logfile)
             self.wait_listening(proc, port, "pinwheel", logfile, ready_line="pinwheel: ready")
         else:
             raise BenchError(f"unknown target {target}")
@@ -617,7 +621,7 @@ class Bench:
             "idle-holder", [sys.executable, str(BENCH_DIR / "idle_holder.py"), "127.0.0.1",
                             str(port), str(n), "--max-hold", "120"],
             cpu=a.load_cpu, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=open(self.path("idle-holder.err"), "wb"))
+            stderr=subprocess.DEVNULL)
         sel = selectors.DefaultSelector()
         sel.register(holder.stdout, selectors.EVENT_READ)
 
@@ -649,6 +653,8 @@ class Bench:
         finally:
             sel.close()
             self.procs.stop(holder)
+            holder.stdin.close()
+            holder.stdout.close()
         per = (rss1 - rss0) * 1024 / n
         row = {"idle_target": n, "idle_connected": connected, "idle_upstream": upstream,
                "idle_alive": alive_n, "rss_before_kib": rss0, "rss_with_kib": rss1,
@@ -1078,8 +1084,7 @@ def run_scaling(bench, args):
         bench.wait_quiet()
         proc = procs.start("pinwheel-backend", [str(args.backend_bin), "--port", str(port),
                                                 "--index", "0"],
-                           cpu=args.load_cpu, stdout=open(logfile, "wb"),
-                           stderr=subprocess.STDOUT)
+                           cpu=args.load_cpu, log=logfile)
         try:
             wait_http(port, proc, logfile, "pinwheel-backend", 1)
             rps, w, bad = wrk(port, 2, "one backend")
@@ -1104,7 +1109,7 @@ def run_scaling(bench, args):
             row = {"round": rnd, "n": n, "what": f"pinwheel, {n} backend(s)"}
             bench.wait_quiet()
             proc = procs.start("pinwheel", [str(args.pinwheel), "--config", str(conf)],
-                               stdout=open(logfile, "wb"), stderr=subprocess.STDOUT)
+                               log=logfile)
             try:
                 bench.wait_listening(proc, port, "pinwheel", logfile, timeout=30,
                                      ready_line="pinwheel: ready")
