@@ -1,0 +1,104 @@
+#include "routes.hpp"
+
+#include <http_parser.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+namespace pinwheel::backend {
+
+namespace {
+
+// Longest /slow?ms= honoured; larger values are clamped so one request cannot wedge the demo.
+constexpr std::int64_t max_slow_ms = 60000;
+
+response text(int status, std::string body) {
+  response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+std::string_view url_field(std::string_view target, const http_parser_url& url,
+                           http_parser_url_fields field) {
+  if (!(url.field_set & (1u << field))) return {};
+  return target.substr(url.field_data[field].off, url.field_data[field].len);
+}
+
+// The integer value of `key` in a query string such as "a=1&ms=200", or nullopt if absent or bad.
+std::optional<std::int64_t> query_integer(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    if (eq == std::string_view::npos || pair.substr(0, eq) != key) continue;
+    const std::string_view value = pair.substr(eq + 1);
+    std::int64_t n = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
+    return n;
+  }
+  return std::nullopt;
+}
+
+// Spins on the clock rather than sleeping: the point of /slow is to hold the event loop.
+void burn_cpu(std::chrono::milliseconds duration) {
+  const auto end = std::chrono::steady_clock::now() + duration;
+  while (std::chrono::steady_clock::now() < end) {
+  }
+}
+
+response slow(std::string_view query) {
+  const std::optional<std::int64_t> ms = query_integer(query, "ms");
+  if (!ms) return text(400, "slow needs ?ms=N, N an integer\n");
+  const std::int64_t clamped = std::clamp<std::int64_t>(*ms, 0, max_slow_ms);
+  burn_cpu(std::chrono::milliseconds(clamped));
+  return text(200, "slow " + std::to_string(clamped) + "ms\n");
+}
+
+response whoami(const identity& self) {
+  response r;
+  r.content_type = "application/json";
+  r.body = "{\"pid\": " + std::to_string(self.pid) + ", \"index\": " + std::to_string(self.index) +
+           ", \"cpu\": " + std::to_string(sched_getcpu()) + "}";
+  return r;
+}
+
+}  // namespace
+
+response route(std::string_view method, std::string_view target, const identity& self) {
+  if (method != "GET" && method != "HEAD") {
+    response r = text(405, "method not allowed\n");
+    r.allow = "GET, HEAD";
+    return r;
+  }
+  http_parser_url url;
+  http_parser_url_init(&url);
+  if (http_parser_parse_url(target.data(), target.size(), 0, &url) != 0) {
+    return bad_request("invalid request target");
+  }
+  std::string_view path = url_field(target, url, UF_PATH);
+  if (path.empty()) path = "/";
+
+  if (path == "/" || path == "/fast") return text(200, "fast\n");
+  if (path == "/slow") return slow(url_field(target, url, UF_QUERY));
+  if (path == "/health") return text(200, "ok\n");
+  if (path == "/whoami") return whoami(self);
+  return text(404, "not found\n");
+}
+
+response bad_request(std::string_view reason) {
+  std::string body = "bad request: ";
+  body += reason;
+  body += '\n';
+  return text(400, std::move(body));
+}
+
+response http_version_not_supported() { return text(505, "only HTTP/1.x is spoken here\n"); }
+
+}  // namespace pinwheel::backend
