@@ -105,6 +105,8 @@ asio::awaitable<void> http_connection::lingering_close() {
   std::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   deadline_ = std::chrono::steady_clock::now() + linger_timeout;
+  // The watchdog sleeps until the old, later deadline; wake it to take up this one.
+  timer_.cancel();
   while (!ec) {
     co_await socket_.async_read_some(asio::buffer(buffer_),
                                      asio::redirect_error(asio::use_awaitable, ec));

@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
     return exit_runtime_error;
   }
 
+  // A /slow already running finishes first: holding the event loop is its whole point.
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const std::error_code&, int) { server->stop(); });
   server->start();
