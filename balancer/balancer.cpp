@@ -49,7 +49,7 @@ balancer::balancer(const options& o, const run_plan& plan)
       server_(io_, o.balancer, context_),
       stop_signals_(io_, SIGINT, SIGTERM) {
   context_.on_connect_failure = [this](backend& b, const std::error_code& ec) {
-    health_.record(b, false, "proxy connect failed: " + ec.message());
+    health_.connect_failed(b, "proxy connect failed: " + ec.message());
   };
 }
 
@@ -100,15 +100,21 @@ std::size_t balancer::backends_up() const {
 }
 
 asio::awaitable<void> balancer::handle_signals() {
-  auto [ec, signal] = co_await stop_signals_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
-  if (ec) co_return;
-  log(strsignal(signal), ": stopping (new connections refused, open ones may finish)");
-  stopping_ = true;
-  asio::co_spawn(io_, shutdown(), asio::detached);
-  std::tie(ec, signal) = co_await stop_signals_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
-  if (!ec) {
-    log(strsignal(signal), " again: closing open connections now");
-    server_.abort_all();
+  // First signal: drain. Second: cut the drain short. Third: SIGKILL the backends.
+  for (int count = 1;; ++count) {
+    auto [ec, signal] = co_await stop_signals_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    if (count == 1) {
+      log(strsignal(signal), ": stopping (new connections refused, open ones may finish)");
+      stopping_ = true;
+      asio::co_spawn(io_, shutdown(), asio::detached);
+    } else if (count == 2) {
+      log(strsignal(signal), " again: closing open connections now");
+      server_.abort_all();
+    } else if (supervisor_) {
+      log(strsignal(signal), " a third time: killing the backends");
+      supervisor_->kill_all();
+    }
   }
 }
 

@@ -40,16 +40,16 @@ void health_checker::stop() {
   for (auto& timer : timers_) timer->cancel();
 }
 
-void health_checker::record(backend& b, bool success, const std::string& why) {
-  report(b, b.health.record(success, health_state::clock::now()), why);
+void health_checker::connect_failed(backend& b, const std::string& why) {
+  if (options_.kind == health_kind::none) return;
+  report(b, b.health.record(false, health_state::clock::now()), why);
 }
 
-void health_checker::restarted(backend& b, const std::string& why) {
-  if (options_.kind == health_kind::none) {
-    // Nobody would bring it back: trust the restart.
-    report(b, b.health.record(true, health_state::clock::now()), why);
-    return;
-  }
+void health_checker::process_started(backend& b) {
+  if (options_.kind == health_kind::none) report(b, b.health.record(true, health_state::clock::now()), "started");
+}
+
+void health_checker::process_exited(backend& b, const std::string& why) {
   report(b, b.health.restart(health_state::clock::now()), why);
 }
 

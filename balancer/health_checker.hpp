@@ -29,10 +29,14 @@ class health_checker {
   /// Stops all checks; pending ones end within their timeout.
   void stop();
 
-  /// A result learned elsewhere (e.g. a proxy connect failed); `why` is logged on a change.
-  void record(backend& b, bool success, const std::string& why);
-  /// The backend's process exited or was started again: down until its first good check.
-  void restarted(backend& b, const std::string& why);
+  /// A failed proxy connect (passive check); ignored for kind "none", where nothing
+  /// would ever bring the backend back. `why` is logged on a change.
+  void connect_failed(backend& b, const std::string& why);
+  /// The backend's process was started: checked backends stay down until their first good
+  /// check; unchecked ones (kind "none") are trusted at once.
+  void process_started(backend& b);
+  /// The backend's process exited: down at once.
+  void process_exited(backend& b, const std::string& why);
 
  private:
   asio::awaitable<void> check_loop(backend& b, asio::steady_timer& timer);

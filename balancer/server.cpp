@@ -90,8 +90,13 @@ asio::awaitable<void> server::accept_loop() {
 asio::awaitable<void> server::serve(tcp::socket downstream) {
   session s(std::move(downstream), context_);
   link(s);
+  // Unlinked however run() ends, even by an exception (e.g. bad_alloc).
+  struct unlink_guard {
+    server& owner;
+    session& s;
+    ~unlink_guard() { owner.unlink(s); }
+  } guard{*this, s};
   co_await s.run();
-  unlink(s);
 }
 
 void server::link(session& s) {
@@ -123,7 +128,7 @@ asio::awaitable<void> server::tick_loop() {
 }
 
 void server::abort_all() {
-  for (session* s = sessions_; s != nullptr; s = s->next) s->abort();
+  for (session* s = sessions_; s != nullptr; s = s->next) s->abort(true);
 }
 
 asio::awaitable<void> server::drain() {

@@ -24,13 +24,16 @@ void tune(tcp::socket& socket) {
 session::session(tcp::socket downstream, proxy_context& context)
     : downstream_(std::move(downstream)), upstream_(downstream_.get_executor()), context_(context) {}
 
+session::~session() {
+  if (backend_ != nullptr) --backend_->active_connections;
+}
+
 asio::awaitable<void> session::run() {
   if (co_await connect_upstream()) {
     tune(downstream_);
     tune(upstream_);
     using namespace asio::experimental::awaitable_operators;
     co_await (relay(downstream_, upstream_) && relay(upstream_, downstream_));
-    --backend_->active_connections;
   }
   asio::error_code ignored;
   downstream_.close(ignored);
@@ -64,7 +67,8 @@ asio::awaitable<bool> session::connect_upstream() {
       co_return true;
     }
     --candidate.active_connections;
-    upstream_.close(ec);
+    asio::error_code ignored;
+    upstream_.close(ignored);
     if (!downstream_.is_open()) co_return false;  // aborted while connecting
     if (context_.on_connect_failure) context_.on_connect_failure(candidate, ec);
     tried.push_back(*choice);
@@ -73,15 +77,16 @@ asio::awaitable<bool> session::connect_upstream() {
 }
 
 asio::awaitable<void> session::relay(tcp::socket& from, tcp::socket& to) {
-  // True when unread bytes may be waiting: after a full read, and after any
-  // suspension, since Asio's edge-triggered reactor may have consumed the
-  // readiness event meanwhile. Only then is a read tried without waiting.
+  // True when unread bytes may be waiting (at the start, and after a read that filled
+  // the buffer); then a read is tried before waiting. A short read drained the socket.
+  // No wake-up can be lost: each async_wait re-arms the descriptor in epoll
+  // (EPOLL_CTL_MOD), which reports readiness that is already there.
   bool may_have_data = true;
   for (;;) {
     if (!may_have_data) {
       // Wait without a buffer: an idle connection holds none.
       auto [ec] = co_await from.async_wait(tcp::socket::wait_read, use_tuple);
-      if (ec) co_return reset_both(from);
+      if (ec) co_return reset_both(to);
     }
     buffer_pool::lease buffer = context_.buffers.borrow();
     asio::error_code ec;
@@ -104,11 +109,9 @@ asio::awaitable<void> session::relay(tcp::socket& from, tcp::socket& to) {
       // The receiver is slower: wait for room, holding this one buffer (backpressure).
       std::tie(ec, std::ignore) =
           co_await asio::async_write(to, asio::buffer(buffer.data() + written, n - written), use_tuple);
-      may_have_data = true;
-    } else {
-      may_have_data = n == buffer.size();
     }
     if (ec) co_return reset_both(from);
+    may_have_data = n == buffer.size();
   }
 }
 
@@ -118,11 +121,15 @@ void session::reset_both(tcp::socket& peer) {
     // Linger 0 makes close() send RST: the peer learns the other side failed.
     peer.set_option(tcp::socket::linger(true, 0), ignored);
   }
-  abort();
+  abort(false);
 }
 
-void session::abort() {
+void session::abort(bool reset) {
   asio::error_code ignored;
+  if (reset) {
+    downstream_.set_option(tcp::socket::linger(true, 0), ignored);
+    upstream_.set_option(tcp::socket::linger(true, 0), ignored);
+  }
   downstream_.close(ignored);
   upstream_.close(ignored);
 }
@@ -139,7 +146,7 @@ void session::tick() {
     asio::error_code ignored;
     upstream_.close(ignored);
   } else if (!connecting_ && quiet_ticks_ >= context_.idle_timeout_ticks) {
-    abort();
+    abort(false);
   }
 }
 

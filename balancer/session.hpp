@@ -38,6 +38,8 @@ struct proxy_context {
 class session {
  public:
   session(asio::ip::tcp::socket downstream, proxy_context& context);
+  /// Stops counting this connection against its backend.
+  ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;
 
@@ -47,16 +49,15 @@ class session {
   /// One tick of the server's coarse clock: times out a connect or an idle connection.
   void tick();
 
-  /// Closes both sides now (shutdown after the drain timeout).
-  void abort();
+  /// Closes both sides now; with `reset`, with RST so neither peer mistakes the cut for
+  /// a complete exchange (used when the drain timeout cuts connections short).
+  void abort(bool reset);
 
   /// Intrusive links for the server's list of live sessions.
   session* prev = nullptr;
   session* next = nullptr;
 
  private:
-  enum class direction_end { eof, reset, aborted };
-
   asio::awaitable<bool> connect_upstream();
   asio::awaitable<void> relay(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to);
   /// Ends the connection with a reset on `peer`'s side, propagating one the other side saw.

@@ -27,14 +27,16 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 // Runs in the forked child: only async-signal-safe calls until exec.
 [[noreturn]] void exec_child(const backend_plan& plan, const std::vector<char*>& argv, pid_t parent,
-                             int out_fd, int err_fd, int status_fd) {
+                             const int fds[4]) {
   // Die with the balancer, even if it is SIGKILLed; it may already be gone.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);
   // Own process group: a terminal's Ctrl-C reaches only the balancer, which then
   // drains before stopping the backends in order.
   setpgid(0, 0);
-  signal(SIGPIPE, SIG_DFL);  // ignored dispositions survive exec
+  // The parent's handlers (Asio's) must not run here, and ignored signals would stay
+  // ignored across exec: reset them, then unblock what the parent blocked for fork.
+  for (int sig : {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP}) signal(sig, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -42,14 +44,26 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
   CPU_ZERO(&set);
   CPU_SET(plan.cpu, &set);
   sched_setaffinity(0, sizeof(set), &set);
-  dup2(out_fd, STDOUT_FILENO);
-  dup2(err_fd, STDERR_FILENO);
-  // Nothing else of ours (listening socket, client connections) may leak into the backend.
-  syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  dup2(fds[0], STDIN_FILENO);
+  dup2(fds[1], STDOUT_FILENO);
+  dup2(fds[2], STDERR_FILENO);
+  // Nothing else of ours (listening socket, client connections) may leak into the backend;
+  // Asio opens sockets without close-on-exec.
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (long fd = 3, max = sysconf(_SC_OPEN_MAX); fd < max; ++fd) {
+      if (fd != fds[3]) fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+    }
+  }
   execv(argv[0], argv.data());
   int error = errno;
-  (void)!write(status_fd, &error, sizeof error);
+  (void)!write(fds[3], &error, sizeof error);
   _exit(127);
+}
+
+void close_all(std::initializer_list<int> fds) {
+  for (int fd : fds) {
+    if (fd >= 0) ::close(fd);
+  }
 }
 
 }  // namespace
@@ -71,7 +85,8 @@ supervisor::supervisor(asio::io_context& io, const backends_options& options, co
       health_(health),
       children_(plan.backends.size()),
       sigchld_(io, SIGCHLD),
-      child_exited_(io) {
+      child_exited_(io),
+      outputs_closed_(io) {
   for (child& c : children_) c.restart_timer = std::make_unique<asio::steady_timer>(io_);
 }
 
@@ -83,23 +98,36 @@ void supervisor::start() {
 void supervisor::spawn(std::size_t index) {
   const backend_plan& plan = plan_.backends[index];
   child& c = children_[index];
-  int out[2], err[2], status[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || pipe2(status, O_CLOEXEC) != 0) {
-    throw std::system_error(errno, std::system_category(), "creating pipes for backend " + std::to_string(index));
+  int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || pipe2(status, O_CLOEXEC) != 0) {
+    int error = errno;
+    close_all({null_fd, out[0], out[1], err[0], err[1], status[0], status[1]});
+    throw std::system_error(error, std::system_category(), "creating pipes for backend " + std::to_string(index));
   }
   std::vector<char*> argv;
   for (const std::string& arg : plan.argv) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
 
+  // Signals stay blocked across fork so none is handled by Asio's handler in the child.
+  sigset_t all, previous;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &previous);
   pid_t parent = getpid();
   pid_t pid = fork();
-  if (pid < 0) throw std::system_error(errno, std::system_category(), "fork for backend " + std::to_string(index));
-  if (pid == 0) exec_child(plan, argv, parent, out[1], err[1], status[1]);
-
+  if (pid == 0) {
+    const int fds[4] = {null_fd, out[1], err[1], status[1]};
+    exec_child(plan, argv, parent, fds);
+  }
+  int fork_error = errno;
+  sigprocmask(SIG_SETMASK, &previous, nullptr);
+  close_all({null_fd, out[1], err[1], status[1]});
+  if (pid < 0) {
+    close_all({out[0], err[0], status[0]});
+    throw std::system_error(fork_error, std::system_category(), "fork for backend " + std::to_string(index));
+  }
   setpgid(pid, pid);  // also here, so a stop() right after fork finds the group
-  ::close(out[1]);
-  ::close(err[1]);
-  ::close(status[1]);
+
   // exec succeeded when the close-on-exec status pipe closes without a word.
   int exec_errno = 0;
   ssize_t n;
@@ -110,16 +138,24 @@ void supervisor::spawn(std::size_t index) {
   c.pid = pid;
   c.started = std::chrono::steady_clock::now();
   std::string prefix = "[backend " + std::to_string(index) + "] ";
-  c.out = std::make_unique<output_forwarder>(io_, out[0], STDOUT_FILENO, prefix);
-  c.err = std::make_unique<output_forwarder>(io_, err[0], STDERR_FILENO, prefix);
-  asio::co_spawn(io_, c.out->run(), asio::detached);
-  asio::co_spawn(io_, c.err->run(), asio::detached);
+  forward(out[0], STDOUT_FILENO, prefix);
+  forward(err[0], STDERR_FILENO, prefix);
   if (n > 0) {
     log("backend ", index, ": cannot run ", plan.argv[0], ": ", std::strerror(exec_errno));
   } else {
     log("backend ", index, " started: pid ", pid, ", cpu ", plan.cpu, ", ", to_string(plan.endpoint));
+    health_.process_started(backends_[index]);
   }
-  health_.restarted(backends_[index], "");
+}
+
+void supervisor::forward(int pipe_fd, int target_fd, const std::string& prefix) {
+  // The forwarder lives as long as its coroutine: a backend's own children may hold the
+  // pipe open after the backend itself was restarted.
+  auto forwarder = std::make_shared<output_forwarder>(io_, pipe_fd, target_fd, prefix);
+  ++open_outputs_;
+  asio::co_spawn(io_, forwarder->run(), [this, forwarder](std::exception_ptr) {
+    if (--open_outputs_ == 0) outputs_closed_.cancel();
+  });
 }
 
 asio::awaitable<void> supervisor::reap_loop() {
@@ -148,9 +184,12 @@ void supervisor::exited(std::size_t index, int status) {
   child& c = children_[index];
   pid_t pid = c.pid;
   c.pid = 0;
+  // Whatever the backend started itself (its process group) goes with it, or it could
+  // keep the port and make every restart fail.
+  ::kill(-pid, SIGKILL);
   child_exited_.cancel();
   std::string how = "pid " + std::to_string(pid) + " " + describe_exit(status);
-  health_.restarted(backends_[index], how);
+  health_.process_exited(backends_[index], how);
   if (stopping_) return;
 
   auto uptime = std::chrono::steady_clock::now() - c.started;
@@ -200,6 +239,19 @@ asio::awaitable<void> supervisor::stop() {
     }
   }
   sigchld_.cancel();
+  // Let the backends' last lines through, but do not wait on a pipe some orphan holds.
+  auto output_deadline = std::chrono::steady_clock::now() + 1s;
+  while (open_outputs_ > 0 && std::chrono::steady_clock::now() < output_deadline) {
+    outputs_closed_.expires_at(output_deadline);
+    co_await outputs_closed_.async_wait(use_tuple);
+  }
+}
+
+void supervisor::kill_all() {
+  for (child& c : children_) {
+    c.restart_timer->cancel();
+    if (c.pid != 0) ::kill(-c.pid, SIGKILL);
+  }
 }
 
 }  // namespace pinwheel

@@ -37,16 +37,20 @@ class supervisor {
   /// once all have been reaped.
   asio::awaitable<void> stop();
 
+  /// SIGKILL to every backend's process group now (a third Ctrl-C).
+  void kill_all();
+
  private:
   struct child {
     pid_t pid = 0;
     std::chrono::steady_clock::time_point started;
     int quick_exits = 0;  // exits in a row, each within min_uptime of starting
-    std::unique_ptr<output_forwarder> out, err;
     std::unique_ptr<asio::steady_timer> restart_timer;
   };
 
   void spawn(std::size_t index);
+  /// Copies a child's pipe to our `target_fd` until end of file.
+  void forward(int pipe_fd, int target_fd, const std::string& prefix);
   asio::awaitable<void> reap_loop();
   void exited(std::size_t index, int status);
   std::size_t running() const;
@@ -58,7 +62,9 @@ class supervisor {
   health_checker& health_;
   std::vector<child> children_;
   asio::signal_set sigchld_;
-  asio::steady_timer child_exited_;  // cancelled on every reap, to wake stop()
+  asio::steady_timer child_exited_;   // cancelled on every reap, to wake stop()
+  asio::steady_timer outputs_closed_;  // cancelled when the last output pipe closes
+  std::size_t open_outputs_ = 0;
   bool stopping_ = false;
 };
 

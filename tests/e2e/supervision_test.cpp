@@ -38,17 +38,37 @@ TEST(Supervision, RefusingBackendIsSkippedWithoutAClientVisibleError) {
   child_process live({BACKEND_BIN, "--port", std::to_string(live_port), "--index", "7"});
   ASSERT_TRUE(live.wait_for_line("listening on", 5s));
   std::uint16_t dead_port = free_port();  // nobody listens here: connects are refused
+  // Unchecked servers (kind "none") are all taken as up, so the dead one is tried.
   running_balancer pinwheel(
       "[balancer]\nlisten = \"127.0.0.1:0\"\nstrategy = \"round-robin\"\n"
       "[backends]\nservers = [\"127.0.0.1:" + std::to_string(dead_port) + "\", \"127.0.0.1:" +
       std::to_string(live_port) + "\"]\n"
-      "[health]\nkind = \"none\"\nfall = 2\n");
+      "[health]\nkind = \"none\"\n");
   for (int i = 0; i < 10; ++i) {
     whoami who = ask_whoami(pinwheel.port());
     EXPECT_EQ(who.index, 7) << "request " << i;
   }
-  // Failed connects count as failed checks: after `fall` of them the server is marked down.
-  EXPECT_TRUE(pinwheel.process().wait_for_line(R"(backend 0 \(127\.0\.0\.1:\d+\) is down: proxy connect failed)", 5s));
+}
+
+TEST(Supervision, FailedProxyConnectsTakeACheckedServerDown) {
+  std::uint16_t ports[2] = {free_port(), free_port()};
+  auto first = std::make_unique<child_process>(
+      std::vector<std::string>{BACKEND_BIN, "--port", std::to_string(ports[0]), "--index", "0"});
+  child_process second({BACKEND_BIN, "--port", std::to_string(ports[1]), "--index", "1"});
+  ASSERT_TRUE(first->wait_for_line("listening on", 5s));
+  ASSERT_TRUE(second.wait_for_line("listening on", 5s));
+  // Checks every minute: only the passive checks can notice the first server going away.
+  running_balancer pinwheel(
+      "[balancer]\nlisten = \"127.0.0.1:0\"\nstrategy = \"round-robin\"\n"
+      "[backends]\nservers = [\"127.0.0.1:" + std::to_string(ports[0]) + "\", \"127.0.0.1:" +
+          std::to_string(ports[1]) + "\"]\n"
+          "[health]\nkind = \"tcp\"\ninterval = \"1m\"\nfall = 2\n",
+      2);
+  first.reset();  // SIGKILL and reaped
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(ask_whoami(pinwheel.port()).index, 1) << "request " << i;
+  EXPECT_TRUE(pinwheel.process().wait_for_line(
+      R"(backend 0 \(127\.0\.0\.1:\d+\) is down: proxy connect failed: Connection refused)", 5s))
+      << pinwheel.process().output();
 }
 
 TEST(Supervision, CrashLoopingBackendIsGivenUpWhileTheOthersServe) {
