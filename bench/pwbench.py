@@ -35,7 +35,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NGINX_STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
-DEFAULT_PACKAGES = ("haproxy nginx libnginx-mod-stream wrk iperf3 gnuplot-nox "
+DEFAULT_PACKAGES = ("haproxy nginx libnginx-mod-stream wrk iperf3 gnuplot-nox fonts-dejavu-core "
                     "python3 procps util-linux iproute2")
 
 TARGETS = ["pinwheel", "haproxy", "nginx", "direct"]
