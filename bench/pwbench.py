@@ -952,6 +952,31 @@ def write_markdown(path, info, args, summary, targets, failures, notes, wall, pl
                      "their throughput and latency are less trustworthy than the CPU-per-unit "
                      "figures, which count only the proxy's own CPU time.")
         lines.append("")
+    # Headline: one row per target, each cost figure with its own ratio to HAProxy.
+    head = [f for f in FIGURES if f[6]] + [f for f in FIGURES if f[1] == "rps"]
+    cols = []
+    for test, col, label, unit, *_ in head:
+        short = {"cpu_us_per_req": "CPU µs/request", "cpu_us_per_conn": "CPU µs/connection",
+                 "cpu_s_per_gb": "CPU s/GB", "rss_bytes_per_conn": "RSS bytes/idle conn"}
+        cols.append(short.get(col, f"{unit} ({'keep-alive' if test == 'keepalive' else test})"))
+    lines.append("## Summary (medians)")
+    lines.append("")
+    lines.append("| Target | " + " | ".join(f"{c} | × HAProxy" for c in cols) + " |")
+    lines.append("|---|" + "---:|---:|" * len(cols))
+    for t in targets:
+        cells = []
+        for test, col, label, unit, lower, dec, _ in head:
+            s = summary.get((test, col, t))
+            base = summary.get((test, col, "haproxy"))
+            reference = t == "direct" and col.startswith(("cpu_", "rss_"))
+            val = fmt(s[0], dec) + (" (backend)" if reference else "") if s else "—"
+            ratio = ("—" if not s or reference or not base or not base[0]
+                     else f"{s[0] / base[0]:.2f}")
+            cells += [val, ratio]
+        lines.append(f"| {TARGET_LABEL[t]} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("## All figures")
+    lines.append("")
     lines.append("| Figure | Target | Median | Spread (min–max) | × HAProxy |")
     lines.append("|---|---|---:|---:|---:|")
     for test, col, label, unit, lower, dec, _ in FIGURES:
