@@ -17,9 +17,14 @@ namespace pinwheel {
 
 namespace {
 
-// Relay buffer size: big enough for bulk flows to need few system calls per byte,
-// and lent only while bytes move, so idle connections do not pay for it.
-constexpr std::size_t kRelayBufferSize = 64 * 1024;
+// Relay buffers, lent only while bytes move, so idle connections do not pay for them:
+// small ones fit typical requests and replies; a direction that fills one moves to
+// large ones, so bulk flows need few system calls per byte. Spares are capped so a
+// burst does not leave megabytes behind.
+constexpr std::size_t kSmallBufferSize = 16 * 1024;
+constexpr std::size_t kLargeBufferSize = 256 * 1024;
+constexpr std::size_t kSmallSpares = 64;
+constexpr std::size_t kLargeSpares = 8;
 
 std::vector<backend> make_backends(const options& o, const run_plan& plan) {
   std::vector<backend> backends;
@@ -43,9 +48,10 @@ balancer::balancer(const options& o, const run_plan& plan)
       io_(1),
       backends_(make_backends(o, plan)),
       strategy_(make_strategy(o.balancer.strategy)),
-      buffers_(kRelayBufferSize),
+      small_buffers_(kSmallBufferSize, kSmallSpares),
+      large_buffers_(kLargeBufferSize, kLargeSpares),
       health_(io_, o.health, backends_, [this](backend& b) { on_health_change(b); }),
-      context_{backends_, *strategy_, buffers_, o.balancer.retries},
+      context_{backends_, *strategy_, small_buffers_, large_buffers_, o.balancer.retries},
       server_(io_, o.balancer, context_),
       stop_signals_(io_, SIGINT, SIGTERM) {
   context_.on_connect_failure = [this](backend& b, const std::error_code& ec) {
@@ -55,7 +61,8 @@ balancer::balancer(const options& o, const run_plan& plan)
 
 int balancer::run() {
   if (auto ec = pin_to_cpu(0, plan_.balancer_cpu)) {
-    log_warning("cannot pin the balancer to cpu ", plan_.balancer_cpu, ": ", ec.message(), "; running unpinned");
+    log_warning("cannot pin the balancer to cpu ", plan_.balancer_cpu, ": ", ec.message(),
+                "; running unpinned");
   }
   for (const std::string& warning : plan_.warnings) log_warning(warning);
   // Writes to a closed peer must come back as EPIPE, not kill the balancer.
@@ -67,8 +74,9 @@ int balancer::run() {
     throw config_error(options_.where("balancer.listen") + ": balancer.listen: cannot listen on " +
                        to_string(options_.balancer.listen) + ": " + e.code().message());
   }
-  log("listening on ", to_string(server_.local_endpoint()), " (pid ", ::getpid(), ", cpu ", plan_.balancer_cpu,
-      ", strategy ", options_.balancer.strategy, ", ", backends_.size(), " backend(s))");
+  log("listening on ", to_string(server_.local_endpoint()), " (pid ", ::getpid(), ", cpu ",
+      plan_.balancer_cpu, ", strategy ", options_.balancer.strategy, ", ", backends_.size(),
+      " backend(s))");
 
   asio::co_spawn(io_, handle_signals(), asio::detached);
   if (options_.backends.spawned()) {
@@ -102,7 +110,8 @@ std::size_t balancer::backends_up() const {
 asio::awaitable<void> balancer::handle_signals() {
   // First signal: drain. Second: cut the drain short. Third: SIGKILL the backends.
   for (int count = 1;; ++count) {
-    auto [ec, signal] = co_await stop_signals_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    auto [ec, signal] =
+        co_await stop_signals_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     if (ec) co_return;
     if (count == 1) {
       log(strsignal(signal), ": stopping (new connections refused, open ones may finish)");

@@ -43,7 +43,8 @@ class balancer {
   asio::io_context io_;
   std::vector<backend> backends_;
   std::unique_ptr<strategy> strategy_;
-  buffer_pool buffers_;
+  buffer_pool small_buffers_;
+  buffer_pool large_buffers_;
   health_checker health_;
   proxy_context context_;
   server server_;

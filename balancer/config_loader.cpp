@@ -1,5 +1,6 @@
 #include "config_loader.hpp"
 
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,7 +9,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "address.hpp"
 #include "config_error.hpp"
@@ -56,7 +56,8 @@ class table_reader {
     known_.insert(std::string(key));
     if (table_ == nullptr) return nullptr;
     const toml::node* node = table_->get(key);
-    if (node != nullptr) out_.origin[name_ + "." + std::string(key)] = position(path_, node->source());
+    if (node != nullptr)
+      out_.origin[name_ + "." + std::string(key)] = position(path_, node->source());
     return node;
   }
 
@@ -65,7 +66,8 @@ class table_reader {
     const toml::node* node = find(key);
     if (node == nullptr) return nullptr;
     const T* value = node->as<T>();
-    if (value == nullptr) fail(*node, key, "expected " + std::string(expected) + ", got " + type_name(*node));
+    if (value == nullptr)
+      fail(*node, key, "expected " + std::string(expected) + ", got " + type_name(*node));
     return value;
   }
 
@@ -90,10 +92,12 @@ class table_reader {
     auto parsed = parse_duration(v->get());
     if (!parsed) {
       fail(*v, key,
-           in_quotes(v->get()) + " is not a duration; write a number and a unit (ms, s, m, h), e.g. "
-                              "\"500ms\", \"2s\", \"1m30s\"");
+           in_quotes(v->get()) +
+               " is not a duration; write a number and a unit (ms, s, m, h), e.g. "
+               "\"500ms\", \"2s\", \"1m30s\"");
     }
-    if (*parsed < min) fail(*v, key, in_quotes(v->get()) + " is too short; the minimum is " + format_duration(min));
+    if (*parsed < min)
+      fail(*v, key, in_quotes(v->get()) + " is too short; the minimum is " + format_duration(min));
     out = *parsed;
   }
 
@@ -104,7 +108,8 @@ class table_reader {
     if (array == nullptr) return out;
     for (const toml::node& element : *array) {
       auto* s = element.as_string();
-      if (s == nullptr) fail(element, key, "every element must be a string, got " + type_name(element));
+      if (s == nullptr)
+        fail(element, key, "every element must be a string, got " + type_name(element));
       out.push_back(s->get());
     }
     return out;
@@ -136,20 +141,28 @@ class table_reader {
         std::size_t d = edit_distance(key.str(), candidate);
         if (d < best_distance) best_distance = d, best = candidate;
       }
-      message += best.empty() ? "; known keys are " + known_list() : "; did you mean " + in_quotes(best) + "?";
+      message += best.empty() ? "; known keys are " + known_list()
+                              : "; did you mean " + in_quotes(best) + "?";
       throw config_error(position(path_, key.source()) + ": [" + name_ + "] " + message);
     }
   }
 
   static std::string type_name(const toml::node& node) {
     switch (node.type()) {
-      case toml::node_type::string: return "a string";
-      case toml::node_type::integer: return "an integer";
-      case toml::node_type::floating_point: return "a float";
-      case toml::node_type::boolean: return "a boolean";
-      case toml::node_type::array: return "an array";
-      case toml::node_type::table: return "a table";
-      default: return "a date/time";
+      case toml::node_type::string:
+        return "a string";
+      case toml::node_type::integer:
+        return "an integer";
+      case toml::node_type::floating_point:
+        return "a float";
+      case toml::node_type::boolean:
+        return "a boolean";
+      case toml::node_type::array:
+        return "an array";
+      case toml::node_type::table:
+        return "a table";
+      default:
+        return "a date/time";
     }
   }
 
@@ -169,13 +182,15 @@ class table_reader {
 
 std::string strategy_choices() {
   std::string list;
-  for (const std::string& name : strategy_names()) list += (list.empty() ? "" : " or ") + in_quotes(name);
+  for (const std::string& name : strategy_names())
+    list += (list.empty() ? "" : " or ") + in_quotes(name);
   return list;
 }
 
 // Resolves command[0] like a shell would, but relative paths against the config's folder
 // so a config keeps working from any working directory.
-std::optional<std::string> resolve_program(const std::string& program, const std::string& config_path) {
+std::optional<std::string> resolve_program(const std::string& program,
+                                           const std::string& config_path) {
   namespace fs = std::filesystem;
   if (program.find('/') != std::string::npos) {
     fs::path p(program);
@@ -183,7 +198,8 @@ std::optional<std::string> resolve_program(const std::string& program, const std
     // Lexically only: a symlink stays a symlink, since some programs look at their argv[0].
     fs::path normal = p.lexically_normal();
     std::error_code ec;
-    if (::access(normal.c_str(), X_OK) == 0 && !fs::is_directory(normal, ec)) return normal.string();
+    if (::access(normal.c_str(), X_OK) == 0 && !fs::is_directory(normal, ec))
+      return normal.string();
     return std::nullopt;
   }
   const char* path_env = std::getenv("PATH");
@@ -191,7 +207,8 @@ std::optional<std::string> resolve_program(const std::string& program, const std
   for (std::string dir; std::getline(dirs, dir, ':');) {
     fs::path candidate = fs::path(dir.empty() ? "." : dir) / program;
     std::error_code ec;
-    if (::access(candidate.c_str(), X_OK) == 0 && !fs::is_directory(candidate, ec)) return candidate.string();
+    if (::access(candidate.c_str(), X_OK) == 0 && !fs::is_directory(candidate, ec))
+      return candidate.string();
   }
   return std::nullopt;
 }
@@ -207,7 +224,8 @@ void read_balancer(table_reader& t, balancer_options& b) {
   }
   t.read("strategy", b.strategy);
   if (const toml::node* node = t.find("strategy"); node && !is_strategy(b.strategy)) {
-    t.fail(*node, "strategy", in_quotes(b.strategy) + " is not a strategy; use " + strategy_choices());
+    t.fail(*node, "strategy",
+           in_quotes(b.strategy) + " is not a strategy; use " + strategy_choices());
   }
   int cpu = -1;
   t.read("cpu", cpu, 0, 4095);
@@ -255,35 +273,41 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
       std::string error;
       auto endpoint = parse_endpoint(s, error);
       if (!endpoint || endpoint->port() == 0) {
-        t.fail(*node, "servers", endpoint ? in_quotes(s) + " has port 0; give the server's real port" : error);
+        t.fail(*node, "servers",
+               endpoint ? in_quotes(s) + " has port 0; give the server's real port" : error);
       }
       b.servers.push_back(*endpoint);
     }
   } else {
     const toml::node* node = t.find("command");
     if (node == nullptr) {
-      throw config_error(path +
-                         ": [backends] needs either command = [\"program\", \"--port\", \"{port}\"] "
-                         "(backends Pinwheel spawns) or servers = [\"host:port\", ...]");
+      throw config_error(
+          path +
+          ": [backends] needs either command = [\"program\", \"--port\", \"{port}\"] "
+          "(backends Pinwheel spawns) or servers = [\"host:port\", ...]");
     }
     if (b.command.empty()) t.fail(*node, "command", "is empty; give the program and its arguments");
     for (const std::string& arg : b.command) {
-      for (std::size_t open = arg.find('{'); open != std::string::npos; open = arg.find('{', open + 1)) {
+      for (std::size_t open = arg.find('{'); open != std::string::npos;
+           open = arg.find('{', open + 1)) {
         std::size_t close = arg.find('}', open);
-        std::string name = arg.substr(open, close == std::string::npos ? std::string::npos : close - open + 1);
+        std::string name =
+            arg.substr(open, close == std::string::npos ? std::string::npos : close - open + 1);
         if (name != "{port}" && name != "{index}" && name != "{cpu}") {
-          t.fail(*node, "command", "unknown placeholder " + in_quotes(name) + " in " + in_quotes(arg) +
-                                       "; use {port}, {index} or {cpu}");
+          t.fail(*node, "command",
+                 "unknown placeholder " + in_quotes(name) + " in " + in_quotes(arg) +
+                     "; use {port}, {index} or {cpu}");
         }
       }
     }
     auto resolved = resolve_program(b.command[0], path);
     if (!resolved) {
-      t.fail(*node, "command",
-             in_quotes(b.command[0]) + " was not found or is not executable" +
-                 (b.command[0].find('/') != std::string::npos
-                      ? " (relative paths are resolved from the config file's folder; build it first?)"
-                      : " (searched PATH)"));
+      t.fail(
+          *node, "command",
+          in_quotes(b.command[0]) + " was not found or is not executable" +
+              (b.command[0].find('/') != std::string::npos
+                   ? " (relative paths are resolved from the config file's folder; build it first?)"
+                   : " (searched PATH)"));
     }
     b.command[0] = *resolved;
     if (b.base_port != 0 && b.base_port + std::max(b.count, 1) - 1 > 65535) {
@@ -293,8 +317,8 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
   if (b.restart_delay_max < b.restart_delay) {
     const toml::node* node = t.find("restart_delay_max");
     if (node == nullptr) node = t.find("restart_delay");
-    t.fail(*node, "restart_delay_max", "must not be shorter than restart_delay (" +
-                                           format_duration(b.restart_delay) + ")");
+    t.fail(*node, "restart_delay_max",
+           "must not be shorter than restart_delay (" + format_duration(b.restart_delay) + ")");
   }
   t.reject_unknown();
 }
@@ -302,10 +326,15 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
 void read_health(table_reader& t, health_options& h, bool spawned) {
   std::string kind = to_string(h.kind);
   t.read("kind", kind);
-  if (kind == "tcp") h.kind = health_kind::tcp;
-  else if (kind == "http") h.kind = health_kind::http;
-  else if (kind == "none") h.kind = health_kind::none;
-  else t.fail(*t.find("kind"), "kind", in_quotes(kind) + " is not a health check; use \"tcp\", \"http\" or \"none\"");
+  if (kind == "tcp")
+    h.kind = health_kind::tcp;
+  else if (kind == "http")
+    h.kind = health_kind::http;
+  else if (kind == "none")
+    h.kind = health_kind::none;
+  else
+    t.fail(*t.find("kind"), "kind",
+           in_quotes(kind) + " is not a health check; use \"tcp\", \"http\" or \"none\"");
   t.read("path", h.path);
   if (const toml::node* node = t.find("path"); node && (h.path.empty() || h.path[0] != '/')) {
     t.fail(*node, "path", in_quotes(h.path) + " must start with '/'");
@@ -328,17 +357,20 @@ void apply(const overrides& flags, options& o) {
   }
   if (flags.strategy) {
     if (!is_strategy(*flags.strategy)) {
-      throw config_error("--strategy: " + in_quotes(*flags.strategy) + " is not a strategy; use " + strategy_choices());
+      throw config_error("--strategy: " + in_quotes(*flags.strategy) + " is not a strategy; use " +
+                         strategy_choices());
     }
     o.balancer.strategy = *flags.strategy;
     o.origin["balancer.strategy"] = "--strategy";
   }
   if (flags.backends) {
     if (*flags.backends < 0 || *flags.backends > 1024) {
-      throw config_error("--backends: " + std::to_string(*flags.backends) + " is out of range; use 0 (one per core) to 1024");
+      throw config_error("--backends: " + std::to_string(*flags.backends) +
+                         " is out of range; use 0 (one per core) to 1024");
     }
     if (!o.backends.spawned()) {
-      throw config_error("--backends: the config lists [backends] servers, which Pinwheel does not spawn");
+      throw config_error(
+          "--backends: the config lists [backends] servers, which Pinwheel does not spawn");
     }
     o.backends.count = *flags.backends;
     o.origin["backends.count"] = "--backends";
@@ -354,9 +386,12 @@ std::string options::where(const std::string& key) const {
 
 const char* to_string(health_kind kind) {
   switch (kind) {
-    case health_kind::none: return "none";
-    case health_kind::tcp: return "tcp";
-    case health_kind::http: return "http";
+    case health_kind::none:
+      return "none";
+    case health_kind::tcp:
+      return "tcp";
+    case health_kind::http:
+      return "http";
   }
   return "?";
 }
@@ -366,7 +401,8 @@ options load_config_text(const std::string& text, const std::string& path, const
   try {
     root = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
-    throw config_error(position(path, e.source()) + ": invalid TOML: " + std::string(e.description()));
+    throw config_error(position(path, e.source()) +
+                       ": invalid TOML: " + std::string(e.description()));
   }
   options o;
   o.config_path = path;
@@ -374,7 +410,8 @@ options load_config_text(const std::string& text, const std::string& path, const
   auto section = [&](std::string_view name) -> const toml::table* {
     const toml::node* node = top.find(name);
     if (node == nullptr) return nullptr;
-    if (!node->is_table()) top.fail(*node, name, "must be a table: write [" + std::string(name) + "]");
+    if (!node->is_table())
+      top.fail(*node, name, "must be a table: write [" + std::string(name) + "]");
     return node->as_table();
   };
   const toml::table* balancer = section("balancer");
@@ -382,7 +419,8 @@ options load_config_text(const std::string& text, const std::string& path, const
   const toml::table* health = section("health");
   top.reject_unknown();
   if (backends == nullptr) {
-    throw config_error(path + ": missing [backends]: give command = [...] to spawn backends, or servers = [...]");
+    throw config_error(
+        path + ": missing [backends]: give command = [...] to spawn backends, or servers = [...]");
   }
 
   table_reader balancer_reader(balancer, "balancer", path, o);

@@ -21,7 +21,9 @@ std::vector<int> allowed_cpus() {
 cpu_assignment assign_cpus(const std::vector<int>& allowed, std::optional<int> balancer_cpu,
                            int count, const std::vector<int>& backend_cpus) {
   cpu_assignment plan;
-  auto is_allowed = [&](int cpu) { return std::find(allowed.begin(), allowed.end(), cpu) != allowed.end(); };
+  auto is_allowed = [&](int cpu) {
+    return std::find(allowed.begin(), allowed.end(), cpu) != allowed.end();
+  };
   auto allowed_list = [&] {
     std::string list;
     for (int cpu : allowed) list += (list.empty() ? "" : ",") + std::to_string(cpu);

@@ -24,7 +24,8 @@ constexpr std::chrono::milliseconds kStartingInterval = 50ms;
 }  // namespace
 
 health_checker::health_checker(asio::io_context& io, const health_options& options,
-                               std::vector<backend>& backends, std::function<void(backend&)> on_change)
+                               std::vector<backend>& backends,
+                               std::function<void(backend&)> on_change)
     : io_(io), options_(options), backends_(backends), on_change_(std::move(on_change)) {}
 
 void health_checker::start() {
@@ -46,7 +47,8 @@ void health_checker::connect_failed(backend& b, const std::string& why) {
 }
 
 void health_checker::process_started(backend& b) {
-  if (options_.kind == health_kind::none) report(b, b.health.record(true, health_state::clock::now()), "started");
+  if (options_.kind == health_kind::none)
+    report(b, b.health.record(true, health_state::clock::now()), "started");
 }
 
 void health_checker::process_exited(backend& b, const std::string& why) {
@@ -68,11 +70,13 @@ asio::awaitable<void> health_checker::check_loop(backend& b, asio::steady_timer&
     bool changed = b.health.record(!failure, health_state::clock::now());
     std::string why = failure ? "check failed: " + *failure
                               : (was_starting ? "first check passed" : "checks passed");
-    if (failure && changed) why = std::to_string(options_.fall) + " check(s) failed, last: " + *failure;
+    if (failure && changed)
+      why = std::to_string(options_.fall) + " check(s) failed, last: " + *failure;
     report(b, changed, why);
     bool starting = b.health.current() == health_state::status::starting;
-    timer.expires_after(starting ? std::min<std::chrono::milliseconds>(options_.interval, kStartingInterval)
-                                 : options_.interval);
+    timer.expires_after(
+        starting ? std::min<std::chrono::milliseconds>(options_.interval, kStartingInterval)
+                 : options_.interval);
     co_await timer.async_wait(use_tuple);
   }
 }
@@ -97,15 +101,18 @@ asio::awaitable<std::optional<std::string>> health_checker::probe(const backend&
   std::tie(ec, std::ignore) = co_await asio::async_write(socket, asio::buffer(request), use_tuple);
   if (ec) co_return "sending the request: " + ec.message();
   std::string reply;
-  auto [read_ec, line_end] = co_await asio::async_read_until(socket, asio::dynamic_buffer(reply, 4096), "\r\n", use_tuple);
+  auto [read_ec, line_end] =
+      co_await asio::async_read_until(socket, asio::dynamic_buffer(reply, 4096), "\r\n", use_tuple);
   if (read_ec) co_return "reading the status line: " + read_ec.message();
   // "HTTP/1.1 200 OK"
   std::string status_line = reply.substr(0, line_end - 2);
   std::size_t space = status_line.find(' ');
-  if (!status_line.starts_with("HTTP/") || space == std::string::npos || status_line.size() < space + 4) {
+  if (!status_line.starts_with("HTTP/") || space == std::string::npos ||
+      status_line.size() < space + 4) {
     co_return "not an HTTP reply: \"" + status_line + "\"";
   }
-  if (status_line[space + 1] != '2') co_return "GET " + options_.path + " answered \"" + status_line + "\"";
+  if (status_line[space + 1] != '2')
+    co_return "GET " + options_.path + " answered \"" + status_line + "\"";
   co_return std::nullopt;
 }
 

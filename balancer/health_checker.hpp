@@ -21,8 +21,8 @@ namespace pinwheel {
 
 class health_checker {
  public:
-  health_checker(asio::io_context& io, const health_options& options, std::vector<backend>& backends,
-                 std::function<void(backend&)> on_change);
+  health_checker(asio::io_context& io, const health_options& options,
+                 std::vector<backend>& backends, std::function<void(backend&)> on_change);
 
   /// Starts checking every backend (nothing for kind "none").
   void start();

@@ -37,9 +37,12 @@ bool health_state::restart(clock::time_point now) { return change_to(status::sta
 
 const char* to_string(health_state::status status) {
   switch (status) {
-    case health_state::status::starting: return "starting";
-    case health_state::status::up: return "up";
-    case health_state::status::down: return "down";
+    case health_state::status::starting:
+      return "starting";
+    case health_state::status::up:
+      return "up";
+    case health_state::status::down:
+      return "down";
   }
   return "?";
 }

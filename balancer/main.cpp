@@ -16,18 +16,24 @@
 
 int main(int argc, char** argv) {
   using namespace pinwheel;
-  CLI::App app{"Pinwheel: a TCP load balancer that spreads single-threaded servers over the cores of one host"};
+  CLI::App app{
+      "Pinwheel: a TCP load balancer that spreads single-threaded servers over the cores of one "
+      "host"};
   app.set_version_flag("--version", std::string("pinwheel ") + PINWHEEL_VERSION);
   std::string config_path;
   bool check = false;
   overrides flags;
   app.add_option("-c,--config", config_path, "TOML configuration file")->required();
-  app.add_flag("-t,--check", check, "Validate the configuration, print the effective settings, and exit");
-  app.add_option("--listen", flags.listen, "Public address, HOST:PORT or [IPv6]:PORT (overrides balancer.listen)");
-  app.add_option("--backends", flags.backends, "Backends to spawn, 0 = one per remaining core (overrides backends.count)");
+  app.add_flag("-t,--check", check,
+               "Validate the configuration, print the effective settings, and exit");
+  app.add_option("--listen", flags.listen,
+                 "Public address, HOST:PORT or [IPv6]:PORT (overrides balancer.listen)");
+  app.add_option("--backends", flags.backends,
+                 "Backends to spawn, 0 = one per remaining core (overrides backends.count)");
   std::string names;
   for (const std::string& name : strategy_names()) names += (names.empty() ? "" : " | ") + name;
-  app.add_option("--strategy", flags.strategy, "Balancing strategy: " + names + " (overrides balancer.strategy)");
+  app.add_option("--strategy", flags.strategy,
+                 "Balancing strategy: " + names + " (overrides balancer.strategy)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -46,7 +46,8 @@ struct backends_options {
   asio::ip::address host = asio::ip::address_v4::loopback();
   /// Backend i listens on base_port + i; 0 picks free ports at start-up.
   int base_port = 9001;
-  /// Cores for the backends, used in order and wrapped around; empty: every core but the balancer's.
+  /// Cores for the backends, used in order and wrapped around; empty: every core but the
+  /// balancer's.
   std::vector<int> cpus;
   /// First delay before restarting a backend that exited; doubles per quick exit.
   duration restart_delay = 100ms;

@@ -12,18 +12,20 @@ namespace {
 constexpr std::size_t kMaxLine = 8192;
 }  // namespace
 
-output_forwarder::output_forwarder(asio::io_context& io, int pipe_fd, int target_fd, std::string prefix)
+output_forwarder::output_forwarder(asio::io_context& io, int pipe_fd, int target_fd,
+                                   std::string prefix)
     : pipe_(io, pipe_fd), target_fd_(target_fd), prefix_(std::move(prefix)) {}
 
 asio::awaitable<void> output_forwarder::run() {
   char chunk[4096];
   for (;;) {
-    auto [ec, n] = co_await pipe_.async_read_some(asio::buffer(chunk),
-                                                  asio::experimental::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await pipe_.async_read_some(
+        asio::buffer(chunk), asio::experimental::as_tuple(asio::use_awaitable));
     if (n > 0) {
       partial_.append(chunk, n);
       std::size_t start = 0;
-      for (std::size_t nl = partial_.find('\n'); nl != std::string::npos; nl = partial_.find('\n', start)) {
+      for (std::size_t nl = partial_.find('\n'); nl != std::string::npos;
+           nl = partial_.find('\n', start)) {
         emit(std::string_view(partial_).substr(start, nl - start));
         start = nl + 1;
       }

@@ -13,7 +13,8 @@ namespace {
 
 std::string substitute(std::string arg, const backend_plan& b) {
   auto replace = [&arg](std::string_view name, const std::string& value) {
-    for (std::size_t at = arg.find(name); at != std::string::npos; at = arg.find(name, at + value.size())) {
+    for (std::size_t at = arg.find(name); at != std::string::npos;
+         at = arg.find(name, at + value.size())) {
       arg.replace(at, name.size(), value);
     }
   };
@@ -32,7 +33,8 @@ unsigned short pick_free_port(const asio::ip::address& host) {
 
 }  // namespace
 
-void check_port_free(const options& o, const std::string& key, const asio::ip::tcp::endpoint& endpoint) {
+void check_port_free(const options& o, const std::string& key,
+                     const asio::ip::tcp::endpoint& endpoint) {
   asio::io_context io;
   asio::ip::tcp::acceptor probe(io);
   asio::error_code ec;
@@ -40,9 +42,10 @@ void check_port_free(const options& o, const std::string& key, const asio::ip::t
   if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) probe.bind(endpoint, ec);
   if (ec) {
-    std::string hint = ec == asio::error::address_in_use
-                           ? "; another process listens there (another pinwheel?) — stop it or pick another port"
-                           : "";
+    std::string hint =
+        ec == asio::error::address_in_use
+            ? "; another process listens there (another pinwheel?) — stop it or pick another port"
+            : "";
     throw config_error(o.where(key) + ": " + key + ": cannot bind " + to_string(endpoint) + ": " +
                        ec.message() + hint);
   }
@@ -53,9 +56,11 @@ run_plan make_plan(const options& o) {
   const backends_options& b = o.backends;
   if (!b.spawned()) {
     cpu_assignment cpus = assign_cpus(allowed_cpus(), o.balancer.cpu, 1, {});
-    if (!cpus.error.empty()) throw config_error(o.where("balancer.cpu") + ": balancer.cpu: " + cpus.error);
+    if (!cpus.error.empty())
+      throw config_error(o.where("balancer.cpu") + ": balancer.cpu: " + cpus.error);
     plan.balancer_cpu = cpus.balancer;
-    for (std::size_t i = 0; i < b.servers.size(); ++i) plan.backends.push_back({i, b.servers[i], -1, {}});
+    for (std::size_t i = 0; i < b.servers.size(); ++i)
+      plan.backends.push_back({i, b.servers[i], -1, {}});
     return plan;
   }
 
@@ -70,12 +75,14 @@ run_plan make_plan(const options& o) {
     backend_plan backend;
     backend.index = i;
     backend.cpu = cpus.backends[i];
-    unsigned short port = b.base_port == 0 ? pick_free_port(b.host) : static_cast<unsigned short>(b.base_port + i);
+    unsigned short port =
+        b.base_port == 0 ? pick_free_port(b.host) : static_cast<unsigned short>(b.base_port + i);
     backend.endpoint = asio::ip::tcp::endpoint(b.host, port);
     if (b.base_port != 0) check_port_free(o, "backends.base_port", backend.endpoint);
     if (backend.endpoint == o.balancer.listen) {
-      throw config_error(o.where("backends.base_port") + ": backends.base_port: backend " + std::to_string(i) +
-                         " would listen on " + to_string(backend.endpoint) + ", the balancer's own address");
+      throw config_error(o.where("backends.base_port") + ": backends.base_port: backend " +
+                         std::to_string(i) + " would listen on " + to_string(backend.endpoint) +
+                         ", the balancer's own address");
     }
     for (const std::string& arg : b.command) backend.argv.push_back(substitute(arg, backend));
     plan.backends.push_back(std::move(backend));
@@ -92,8 +99,9 @@ std::string describe(const options& o, const run_plan& plan) {
       << "strategy        " << bal.strategy << "\n"
       << "balancer cpu    " << plan.balancer_cpu << "\n"
       << "limits          max_connections " << bal.max_connections << ", connect_timeout "
-      << format_duration(bal.connect_timeout) << ", idle_timeout " << format_duration(bal.idle_timeout)
-      << ", drain_timeout " << format_duration(bal.drain_timeout) << ", retries " << bal.retries << "\n";
+      << format_duration(bal.connect_timeout) << ", idle_timeout "
+      << format_duration(bal.idle_timeout) << ", drain_timeout "
+      << format_duration(bal.drain_timeout) << ", retries " << bal.retries << "\n";
   out << "health          " << to_string(h.kind);
   if (h.kind != health_kind::none) {
     if (h.kind == health_kind::http) out << " GET " << h.path;
@@ -104,9 +112,9 @@ std::string describe(const options& o, const run_plan& plan) {
   if (o.backends.spawned()) {
     const backends_options& b = o.backends;
     out << "backends        " << plan.backends.size() << " spawned; restart delay "
-        << format_duration(b.restart_delay) << " doubling to " << format_duration(b.restart_delay_max)
-        << ", give up after " << b.max_restarts << " exits within " << format_duration(b.min_uptime)
-        << " of starting\n";
+        << format_duration(b.restart_delay) << " doubling to "
+        << format_duration(b.restart_delay_max) << ", give up after " << b.max_restarts
+        << " exits within " << format_duration(b.min_uptime) << " of starting\n";
   } else {
     out << "backends        " << plan.backends.size() << " servers (not spawned)\n";
   }

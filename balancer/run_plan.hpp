@@ -35,6 +35,7 @@ run_plan make_plan(const options& o);
 std::string describe(const options& o, const run_plan& plan);
 
 /// Binds `endpoint` for a moment; throws config_error naming `key`'s origin if it is taken.
-void check_port_free(const options& o, const std::string& key, const asio::ip::tcp::endpoint& endpoint);
+void check_port_free(const options& o, const std::string& key,
+                     const asio::ip::tcp::endpoint& endpoint);
 
 }  // namespace pinwheel

@@ -1,9 +1,9 @@
 #include "server.hpp"
 
 #include <asio/co_spawn.hpp>
-#include <asio/ip/v6_only.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/v6_only.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "address.hpp"
@@ -17,8 +17,8 @@ using asio::ip::tcp;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 bool out_of_resources(const asio::error_code& ec) {
-  return ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
-         ec == asio::error::no_memory;
+  return ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
 }
 
 }  // namespace
@@ -36,6 +36,10 @@ server::server(asio::io_context& io, const balancer_options& options, proxy_cont
       ticker_(io),
       session_ended_(io),
       tick_(tick_period(options)) {
+  context_.on_end = [this](session& s) {
+    unlink(s);
+    delete &s;
+  };
   auto ticks = [this](std::chrono::milliseconds d) {
     return static_cast<unsigned>(std::max<std::int64_t>(1, (d + tick_ - 1ms) / tick_));
   };
@@ -74,8 +78,9 @@ asio::awaitable<void> server::accept_loop() {
       auto now = std::chrono::steady_clock::now();
       if (now - last_warning > 1s) {
         log_warning("accept failed: ", ec.message(),
-                    out_of_resources(ec) ? " (raise the open-file limit or lower max_connections); backing off"
-                                         : "");
+                    out_of_resources(ec)
+                        ? " (raise the open-file limit or lower max_connections); backing off"
+                        : "");
         last_warning = now;
       }
       // Retrying at once would spin: the pending connection stays ready until accepted.
@@ -83,20 +88,14 @@ asio::awaitable<void> server::accept_loop() {
       co_await backoff.async_wait(use_tuple);
       continue;
     }
-    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+    serve(std::move(socket));
   }
 }
 
-asio::awaitable<void> server::serve(tcp::socket downstream) {
-  session s(std::move(downstream), context_);
-  link(s);
-  // Unlinked however run() ends, even by an exception (e.g. bad_alloc).
-  struct unlink_guard {
-    server& owner;
-    session& s;
-    ~unlink_guard() { owner.unlink(s); }
-  } guard{*this, s};
-  co_await s.run();
+void server::serve(tcp::socket downstream) {
+  auto* s = new session(std::move(downstream), context_);
+  link(*s);
+  s->start();
 }
 
 void server::link(session& s) {
@@ -107,8 +106,10 @@ void server::link(session& s) {
 }
 
 void server::unlink(session& s) {
-  if (s.prev != nullptr) s.prev->next = s.next;
-  else sessions_ = s.next;
+  if (s.prev != nullptr)
+    s.prev->next = s.next;
+  else
+    sessions_ = s.next;
   if (s.next != nullptr) s.next->prev = s.prev;
   --active_;
   session_ended_.cancel();
@@ -120,7 +121,7 @@ asio::awaitable<void> server::tick_loop() {
     auto [ec] = co_await ticker_.async_wait(use_tuple);
     if (ec) break;
     for (session* s = sessions_; s != nullptr;) {
-      session* next = s->next;  // tick() may end the session, but only after this loop yields
+      session* next = s->next;  // a session ends only from a handler, never inside tick()
       s->tick();
       s = next;
     }
@@ -128,6 +129,7 @@ asio::awaitable<void> server::tick_loop() {
 }
 
 void server::abort_all() {
+  // abort() never ends a session on the spot (see session::close), so the walk is safe.
   for (session* s = sessions_; s != nullptr; s = s->next) s->abort(true);
 }
 
@@ -138,7 +140,9 @@ asio::awaitable<void> server::drain() {
   session_ended_.cancel();  // wakes an accept loop paused at max_connections
 
   auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
-  if (active_ > 0) log("draining ", active_, " open connection(s), up to ", format_duration(options_.drain_timeout));
+  if (active_ > 0)
+    log("draining ", active_, " open connection(s), up to ",
+        format_duration(options_.drain_timeout));
   while (active_ > 0 && std::chrono::steady_clock::now() < deadline) {
     session_ended_.expires_at(deadline);
     co_await session_ended_.async_wait(use_tuple);

@@ -41,7 +41,7 @@ class server {
 
  private:
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> serve(asio::ip::tcp::socket downstream);
+  void serve(asio::ip::tcp::socket downstream);
   asio::awaitable<void> tick_loop();
   void link(session& s);
   void unlink(session& s);

@@ -71,7 +71,8 @@ void close_all(std::initializer_list<int> fds) {
 std::string describe_exit(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) {
-    return "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+    return "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+           strsignal(WTERMSIG(status)) + ")";
   }
   return "stopped with wait status " + std::to_string(status);
 }
@@ -100,10 +101,12 @@ void supervisor::spawn(std::size_t index) {
   child& c = children_[index];
   int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null_fd < 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || pipe2(status, O_CLOEXEC) != 0) {
+  if (null_fd < 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 ||
+      pipe2(status, O_CLOEXEC) != 0) {
     int error = errno;
     close_all({null_fd, out[0], out[1], err[0], err[1], status[0], status[1]});
-    throw std::system_error(error, std::system_category(), "creating pipes for backend " + std::to_string(index));
+    throw std::system_error(error, std::system_category(),
+                            "creating pipes for backend " + std::to_string(index));
   }
   std::vector<char*> argv;
   for (const std::string& arg : plan.argv) argv.push_back(const_cast<char*>(arg.c_str()));
@@ -124,7 +127,8 @@ void supervisor::spawn(std::size_t index) {
   close_all({null_fd, out[1], err[1], status[1]});
   if (pid < 0) {
     close_all({out[0], err[0], status[0]});
-    throw std::system_error(fork_error, std::system_category(), "fork for backend " + std::to_string(index));
+    throw std::system_error(fork_error, std::system_category(),
+                            "fork for backend " + std::to_string(index));
   }
   setpgid(pid, pid);  // also here, so a stop() right after fork finds the group
 
@@ -143,7 +147,8 @@ void supervisor::spawn(std::size_t index) {
   if (n > 0) {
     log("backend ", index, ": cannot run ", plan.argv[0], ": ", std::strerror(exec_errno));
   } else {
-    log("backend ", index, " started: pid ", pid, ", cpu ", plan.cpu, ", ", to_string(plan.endpoint));
+    log("backend ", index, " started: pid ", pid, ", cpu ", plan.cpu, ", ",
+        to_string(plan.endpoint));
     health_.process_started(backends_[index]);
   }
 }
@@ -230,7 +235,8 @@ asio::awaitable<void> supervisor::stop() {
   if (running() > 0) {
     for (child& c : children_) {
       if (c.pid == 0) continue;
-      log("backend still running ", format_duration(options_.stop_timeout), " after SIGTERM: SIGKILL to pid ", c.pid);
+      log("backend still running ", format_duration(options_.stop_timeout),
+          " after SIGTERM: SIGKILL to pid ", c.pid);
       ::kill(-c.pid, SIGKILL);
     }
     while (running() > 0) {

@@ -62,7 +62,7 @@ class supervisor {
   health_checker& health_;
   std::vector<child> children_;
   asio::signal_set sigchld_;
-  asio::steady_timer child_exited_;   // cancelled on every reap, to wake stop()
+  asio::steady_timer child_exited_;    // cancelled on every reap, to wake stop()
   asio::steady_timer outputs_closed_;  // cancelled when the last output pipe closes
   std::size_t open_outputs_ = 0;
   bool stopping_ = false;

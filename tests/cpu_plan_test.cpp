@@ -46,7 +46,8 @@ TEST(CpuPlan, ExplicitBackendCoresAreUsedInOrder) {
 }
 
 TEST(CpuPlan, CoresOutsideTheAllowedSetAreErrors) {
-  EXPECT_EQ(assign_cpus({0, 1}, 5, 0, {}).error, "core 5 is not available to this process; available cores: 0,1");
+  EXPECT_EQ(assign_cpus({0, 1}, 5, 0, {}).error,
+            "core 5 is not available to this process; available cores: 0,1");
   EXPECT_EQ(assign_cpus({0, 1}, std::nullopt, 0, {1, 9}).error,
             "core 9 is not available to this process; available cores: 0,1");
 }

@@ -15,7 +15,8 @@ TEST(Duration, ParsesEachUnitAndCombinations) {
 }
 
 TEST(Duration, RejectsWhatIsNotADuration) {
-  for (const char* bad : {"", "5", "s", "2 s", "1.5s", "-1s", "2sec", "ms", "10x", "99999999999s"}) {
+  for (const char* bad :
+       {"", "5", "s", "2 s", "1.5s", "-1s", "2sec", "ms", "10x", "99999999999s"}) {
     EXPECT_EQ(parse_duration(bad), std::nullopt) << bad;
   }
 }

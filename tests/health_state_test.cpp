@@ -70,7 +70,7 @@ TEST(HealthState, RestartTakesItDownUntilItsFirstSuccess) {
   health_state h(5, 5, true);
   EXPECT_TRUE(h.restart(clock.advance(1s)));
   EXPECT_EQ(h.current(), status::starting);
-  EXPECT_FALSE(h.restart(clock.advance(1s)));  // already down
+  EXPECT_FALSE(h.restart(clock.advance(1s)));        // already down
   EXPECT_TRUE(h.record(true, clock.advance(50ms)));  // not `rise` (5): the process is new
 }
 

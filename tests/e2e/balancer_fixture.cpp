@@ -24,14 +24,22 @@ std::string demo_config(int count, const std::string& strategy, const std::strin
                         const std::string& extra_backends) {
   return "[balancer]\n"
          "listen = \"127.0.0.1:0\"\n"
-         "strategy = \"" + strategy + "\"\n"
-         "drain_timeout = \"5s\"\n" + extra_balancer +
+         "strategy = \"" +
+         strategy +
+         "\"\n"
+         "drain_timeout = \"5s\"\n" +
+         extra_balancer +
          "[backends]\n"
-         "count = " + std::to_string(count) + "\n"
-         "command = " + backend_command() + "\n"
+         "count = " +
+         std::to_string(count) +
+         "\n"
+         "command = " +
+         backend_command() +
+         "\n"
          "base_port = 0\n"
          "restart_delay = \"50ms\"\n"
-         "stop_timeout = \"2s\"\n" + extra_backends +
+         "stop_timeout = \"2s\"\n" +
+         extra_backends +
          "[health]\n"
          "kind = \"http\"\n"
          "interval = \"200ms\"\n"
@@ -46,13 +54,15 @@ std::string write_temp_file(const std::string& name, const std::string& text) {
   return path;
 }
 
-running_balancer::running_balancer(const std::string& toml, std::size_t wait_up, std::vector<std::string> args)
+running_balancer::running_balancer(const std::string& toml, std::size_t wait_up,
+                                   std::vector<std::string> args)
     : config_path_(write_temp_file("pinwheel.toml", toml)) {
   std::vector<std::string> argv{PINWHEEL_BIN, "--config", config_path_};
   argv.insert(argv.end(), args.begin(), args.end());
   process_ = std::make_unique<child_process>(argv);
   auto listening = process_->wait_for_line(R"(pinwheel: listening on [^ ]*:(\d+) )", 10s);
-  if (!listening) throw std::runtime_error("pinwheel did not start listening:\n" + process_->output());
+  if (!listening)
+    throw std::runtime_error("pinwheel did not start listening:\n" + process_->output());
   port_ = static_cast<std::uint16_t>(std::stoi((*listening)[1]));
   if (wait_up > 0 && !wait_backends_up(wait_up)) {
     throw std::runtime_error("backends did not come up:\n" + process_->output());
@@ -65,7 +75,8 @@ bool running_balancer::wait_backends_up(std::size_t count, std::chrono::millisec
         std::set<std::string> up;
         std::regex line(R"(backend (\d+) \([^)]*\) is up)");
         std::string out = process_->output();
-        for (std::sregex_iterator it(out.begin(), out.end(), line), end; it != end; ++it) up.insert((*it)[1]);
+        for (std::sregex_iterator it(out.begin(), out.end(), line), end; it != end; ++it)
+          up.insert((*it)[1]);
         return up.size() >= count;
       },
       timeout);
@@ -90,7 +101,8 @@ raw_server::raw_server(std::function<void(int fd)> handler) : handler_(std::move
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof addr;
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 64) != 0 ||
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listen_fd_, 64) != 0 ||
       ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     throw std::runtime_error("raw_server: cannot listen");
   }

@@ -25,7 +25,8 @@ std::string backend_command();
 
 /// A config spawning `count` demo backends on free ports, with fast health checks.
 /// `extra_balancer` / `extra_backends` are appended to those tables.
-std::string demo_config(int count, const std::string& strategy, const std::string& extra_balancer = "",
+std::string demo_config(int count, const std::string& strategy,
+                        const std::string& extra_balancer = "",
                         const std::string& extra_backends = "");
 
 /// Writes `text` to a new file in a private temporary folder; returns its path.

@@ -22,7 +22,8 @@ TEST(Lifecycle, SigtermExitsZeroAndLeavesNothingRunning) {
   ASSERT_EQ(backends.size(), 2u);
   pinwheel.process().send_signal(SIGTERM);
   EXPECT_EQ(pinwheel.process().wait_exit(5s), 0) << pinwheel.process().output();
-  for (pid_t pid : backends) EXPECT_FALSE(process_alive(pid)) << "backend " << pid << " outlived the balancer";
+  for (pid_t pid : backends)
+    EXPECT_FALSE(process_alive(pid)) << "backend " << pid << " outlived the balancer";
 }
 
 TEST(Lifecycle, SigtermLetsAnOpenRequestFinish) {
@@ -32,7 +33,8 @@ TEST(Lifecycle, SigtermLetsAnOpenRequestFinish) {
   ASSERT_TRUE(wait_until([&] { return child_pids(pinwheel.pid()).size() == 1; }, 5s));
   ASSERT_TRUE(pinwheel.process().wait_for_line("is up", 5s));
   pinwheel.process().send_signal(SIGTERM);
-  EXPECT_TRUE(pinwheel.process().wait_for_line("draining 1 open connection", 5s)) << pinwheel.process().output();
+  EXPECT_TRUE(pinwheel.process().wait_for_line("draining 1 open connection", 5s))
+      << pinwheel.process().output();
   EXPECT_EQ(slow->read_response(5s).status, 200);
   slow.reset();  // the client closes its side too: the drain is over
   EXPECT_EQ(pinwheel.process().wait_exit(3s), 0) << pinwheel.process().output();
@@ -58,28 +60,35 @@ std::pair<int, std::string> run_pinwheel(std::vector<std::string> args) {
 }
 
 TEST(Lifecycle, BadConfigExitsTwoNamingFileLineAndKey) {
-  std::string path = write_temp_file("bad.toml", "[balancer]\nstrategy = \"fastest\"\n[backends]\nservers = [\"127.0.0.1:1\"]\n");
+  std::string path = write_temp_file(
+      "bad.toml", "[balancer]\nstrategy = \"fastest\"\n[backends]\nservers = [\"127.0.0.1:1\"]\n");
   auto [code, output] = run_pinwheel({"--config", path});
   EXPECT_EQ(code, 2);
-  EXPECT_NE(output.find(path + ":2:12: [balancer] strategy: \"fastest\" is not a strategy; use \"round-robin\" or "
-                               "\"least-connections\""),
+  EXPECT_NE(output.find(
+                path +
+                ":2:12: [balancer] strategy: \"fastest\" is not a strategy; use \"round-robin\" or "
+                "\"least-connections\""),
             std::string::npos)
       << output;
 }
 
 TEST(Lifecycle, TypoInAKeyIsCaught) {
-  std::string path = write_temp_file("typo.toml", "[balancer]\nmax_conections = 5\n[backends]\nservers = [\"127.0.0.1:1\"]\n");
+  std::string path = write_temp_file(
+      "typo.toml", "[balancer]\nmax_conections = 5\n[backends]\nservers = [\"127.0.0.1:1\"]\n");
   auto [code, output] = run_pinwheel({"--check", "--config", path});
   EXPECT_EQ(code, 2);
-  EXPECT_NE(output.find(":2:1: [balancer] unknown key \"max_conections\"; did you mean \"max_connections\"?"),
-            std::string::npos)
+  EXPECT_NE(
+      output.find(
+          ":2:1: [balancer] unknown key \"max_conections\"; did you mean \"max_connections\"?"),
+      std::string::npos)
       << output;
 }
 
 TEST(Lifecycle, ListenPortInUseIsAConfigError) {
   raw_server occupant([](int) {});
-  std::string path = write_temp_file("busy.toml", "[balancer]\nlisten = \"127.0.0.1:" + std::to_string(occupant.port()) +
-                                                      "\"\n[backends]\nservers = [\"127.0.0.1:1\"]\n");
+  std::string path = write_temp_file(
+      "busy.toml", "[balancer]\nlisten = \"127.0.0.1:" + std::to_string(occupant.port()) +
+                       "\"\n[backends]\nservers = [\"127.0.0.1:1\"]\n");
   for (bool check : {true, false}) {
     std::vector<std::string> args{"--config", path};
     if (check) args.push_back("--check");
@@ -92,7 +101,8 @@ TEST(Lifecycle, ListenPortInUseIsAConfigError) {
 
 TEST(Lifecycle, CheckPrintsTheEffectiveSettingsAndExitsZero) {
   std::string path = write_temp_file("good.toml", demo_config(2, "round-robin"));
-  auto [code, output] = run_pinwheel({"--check", "--config", path, "--strategy", "least-connections"});
+  auto [code, output] =
+      run_pinwheel({"--check", "--config", path, "--strategy", "least-connections"});
   EXPECT_EQ(code, 0) << output;
   EXPECT_NE(output.find("strategy        least-connections"), std::string::npos) << output;
   EXPECT_NE(output.find("balancer cpu    "), std::string::npos) << output;

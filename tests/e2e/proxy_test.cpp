@@ -12,8 +12,9 @@ namespace {
 
 // A config balancing one raw_server, so the test sees the upstream side exactly.
 std::string raw_config(std::uint16_t port, const std::string& extra_balancer = "") {
-  return "[balancer]\nlisten = \"127.0.0.1:0\"\n" + extra_balancer + "[backends]\nservers = [\"127.0.0.1:" +
-         std::to_string(port) + "\"]\n[health]\nkind = \"none\"\n";
+  return "[balancer]\nlisten = \"127.0.0.1:0\"\n" + extra_balancer +
+         "[backends]\nservers = [\"127.0.0.1:" + std::to_string(port) +
+         "\"]\n[health]\nkind = \"none\"\n";
 }
 
 // Reads until end of stream or `timeout`; "RESET" if the connection was reset.
@@ -32,7 +33,9 @@ std::string read_all(int fd, std::chrono::milliseconds timeout) {
   return data;
 }
 
-void send_text(int fd, std::string_view text) { ASSERT_EQ(::send(fd, text.data(), text.size(), MSG_NOSIGNAL), static_cast<ssize_t>(text.size())); }
+void send_text(int fd, std::string_view text) {
+  ASSERT_EQ(::send(fd, text.data(), text.size(), MSG_NOSIGNAL), static_cast<ssize_t>(text.size()));
+}
 
 TEST(Proxy, HalfCloseForwardsEndOfStreamAndTheReplyStillFlows) {
   // The server reads the whole request up to end of stream, then answers.
@@ -74,7 +77,8 @@ TEST(Proxy, LargeTransfersArriveIntactBothWays) {
   });
   running_balancer pinwheel(raw_config(upstream.port()));
   std::string payload(8 * 1024 * 1024, '\0');
-  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + (i * 7919) % 26);
+  for (std::size_t i = 0; i < payload.size(); ++i)
+    payload[i] = static_cast<char>('a' + (i * 7919) % 26);
   tcp_client client(pinwheel.port());
   std::string echoed;
   std::thread reader([&] { echoed = client.read_until_eof(30s); });

@@ -71,7 +71,8 @@ TEST(Routing, BalancerAndEachBackendArePinnedToTheirPlannedCores) {
   EXPECT_EQ(seen, 2);
   for (int i = 0; i < 2; ++i) {
     whoami who = ask_whoami(pinwheel.port());
-    EXPECT_EQ(who.cpu, rest[who.index % rest.size()]) << "backend " << who.index << " ran elsewhere";
+    EXPECT_EQ(who.cpu, rest[who.index % rest.size()])
+        << "backend " << who.index << " ran elsewhere";
   }
 }
 

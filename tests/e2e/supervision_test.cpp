@@ -41,8 +41,9 @@ TEST(Supervision, RefusingBackendIsSkippedWithoutAClientVisibleError) {
   // Unchecked servers (kind "none") are all taken as up, so the dead one is tried.
   running_balancer pinwheel(
       "[balancer]\nlisten = \"127.0.0.1:0\"\nstrategy = \"round-robin\"\n"
-      "[backends]\nservers = [\"127.0.0.1:" + std::to_string(dead_port) + "\", \"127.0.0.1:" +
-      std::to_string(live_port) + "\"]\n"
+      "[backends]\nservers = [\"127.0.0.1:" +
+      std::to_string(dead_port) + "\", \"127.0.0.1:" + std::to_string(live_port) +
+      "\"]\n"
       "[health]\nkind = \"none\"\n");
   for (int i = 0; i < 10; ++i) {
     whoami who = ask_whoami(pinwheel.port());
@@ -60,8 +61,9 @@ TEST(Supervision, FailedProxyConnectsTakeACheckedServerDown) {
   // Checks every minute: only the passive checks can notice the first server going away.
   running_balancer pinwheel(
       "[balancer]\nlisten = \"127.0.0.1:0\"\nstrategy = \"round-robin\"\n"
-      "[backends]\nservers = [\"127.0.0.1:" + std::to_string(ports[0]) + "\", \"127.0.0.1:" +
-          std::to_string(ports[1]) + "\"]\n"
+      "[backends]\nservers = [\"127.0.0.1:" +
+          std::to_string(ports[0]) + "\", \"127.0.0.1:" + std::to_string(ports[1]) +
+          "\"]\n"
           "[health]\nkind = \"tcp\"\ninterval = \"1m\"\nfall = 2\n",
       2);
   first.reset();  // SIGKILL and reaped
@@ -73,15 +75,17 @@ TEST(Supervision, FailedProxyConnectsTakeACheckedServerDown) {
 
 TEST(Supervision, CrashLoopingBackendIsGivenUpWhileTheOthersServe) {
   // Backend 1 exits at once, every time; backend 0 is the real demo backend.
-  running_balancer pinwheel(std::string("[balancer]\nlisten = \"127.0.0.1:0\"\n"
-                                        "[backends]\ncount = 2\nbase_port = 0\n"
-                                        "command = [\"/bin/sh\", \"-c\", \"if [ {index} = 1 ]; then exit 3; fi; exec ") +
-                                BACKEND_BIN +
-                                " --port {port} --index {index}\"]\n"
-                                "max_restarts = 2\nrestart_delay = \"10ms\"\n"
-                                "[health]\nkind = \"http\"\ninterval = \"200ms\"\n",
-                            1);
-  EXPECT_TRUE(pinwheel.process().wait_for_line("backend 1 is crash-looping: it exited 3 times", 10s))
+  running_balancer pinwheel(
+      std::string("[balancer]\nlisten = \"127.0.0.1:0\"\n"
+                  "[backends]\ncount = 2\nbase_port = 0\n"
+                  "command = [\"/bin/sh\", \"-c\", \"if [ {index} = 1 ]; then exit 3; fi; exec ") +
+          BACKEND_BIN +
+          " --port {port} --index {index}\"]\n"
+          "max_restarts = 2\nrestart_delay = \"10ms\"\n"
+          "[health]\nkind = \"http\"\ninterval = \"200ms\"\n",
+      1);
+  EXPECT_TRUE(
+      pinwheel.process().wait_for_line("backend 1 is crash-looping: it exited 3 times", 10s))
       << pinwheel.process().output();
   for (int i = 0; i < 5; ++i) EXPECT_EQ(ask_whoami(pinwheel.port()).index, 0);
 }
