@@ -147,7 +147,9 @@ TEST(Proxy, KeepAliveRequestsShareOneConnection) {
     http_response r = client.read_response(5s);
     ASSERT_EQ(r.status, 200);
     int served = r.body[r.body.find("\"index\": ") + 9] - '0';
-    if (index >= 0) EXPECT_EQ(served, index) << "one connection, one backend";
+    if (index >= 0) {
+      EXPECT_EQ(served, index) << "one connection, one backend";
+    }
     index = served;
   }
 }
