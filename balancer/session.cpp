@@ -42,6 +42,8 @@ void session::connect_next() {
   asio::error_code ec;
   upstream_.open(candidate_->endpoint.protocol(), ec);
   if (ec) return on_connect(ec);
+  // Before connecting: Asio then needs no second ioctl to make it non-blocking.
+  tune(upstream_);
   connecting_ = true;
   connect_timed_out_ = false;
   activity_ = false;
@@ -62,7 +64,6 @@ void session::on_connect(const asio::error_code& result) {
     backend_ = &candidate;
     ++candidate.total_connections;
     activity_ = true;
-    tune(upstream_);
     // The client usually sent its first bytes already: try them now, without waiting.
     on_readable(requests_, {});
     if (!closed_) read(responses_);
@@ -125,8 +126,9 @@ void session::on_read(direction& d, asio::error_code ec, std::size_t n) {
     // Half-close: pass the end of stream on and keep the other direction going.
     d.buffer.give_back();
     d.done = true;
+    // Both ways ended: close() sends the FIN; a shutdown first would be one more system call.
+    if (requests_.done && responses_.done) return close();
     d.to.shutdown(tcp::socket::shutdown_send, ec);
-    if (requests_.done && responses_.done) close();
     return;
   }
   if (ec) return reset_both(d.to);
