@@ -323,7 +323,7 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
   t.reject_unknown();
 }
 
-void read_health(table_reader& t, health_options& h, bool spawned) {
+void read_health(table_reader& t, health_options& h) {
   std::string kind = to_string(h.kind);
   t.read("kind", kind);
   if (kind == "tcp")
@@ -343,7 +343,6 @@ void read_health(table_reader& t, health_options& h, bool spawned) {
   t.read("timeout", h.timeout, 1ms);
   t.read("rise", h.rise, 1, 1000);
   t.read("fall", h.fall, 1, 1000);
-  (void)spawned;
   t.reject_unknown();
 }
 
@@ -428,7 +427,7 @@ options load_config_text(const std::string& text, const std::string& path, const
   table_reader backends_reader(backends, "backends", path, o);
   read_backends(backends_reader, o.backends, path);
   table_reader health_reader(health, "health", path, o);
-  read_health(health_reader, o.health, o.backends.spawned());
+  read_health(health_reader, o.health);
   apply(flags, o);
   return o;
 }
