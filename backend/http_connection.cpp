@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-namespace pinwheel::backend {
+namespace pinwheel::demo {
 
 namespace {
 
@@ -161,4 +161,4 @@ const http_parser_settings& http_connection::parser_settings() {
   return settings;
 }
 
-}  // namespace pinwheel::backend
+}  // namespace pinwheel::demo

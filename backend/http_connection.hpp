@@ -16,7 +16,7 @@
 
 #include "routes.hpp"
 
-namespace pinwheel::backend {
+namespace pinwheel::demo {
 
 class http_connection : public std::enable_shared_from_this<http_connection> {
  public:
@@ -63,4 +63,4 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
   std::string out_;
 };
 
-}  // namespace pinwheel::backend
+}  // namespace pinwheel::demo

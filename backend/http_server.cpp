@@ -5,7 +5,7 @@
 #include <chrono>
 #include <iostream>
 
-namespace pinwheel::backend {
+namespace pinwheel::demo {
 
 namespace {
 
@@ -67,4 +67,4 @@ asio::awaitable<void> http_server::serve(std::shared_ptr<http_connection> connec
   connections_.erase(connection);
 }
 
-}  // namespace pinwheel::backend
+}  // namespace pinwheel::demo

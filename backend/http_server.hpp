@@ -11,7 +11,7 @@
 #include "http_connection.hpp"
 #include "routes.hpp"
 
-namespace pinwheel::backend {
+namespace pinwheel::demo {
 
 class http_server {
  public:
@@ -41,4 +41,4 @@ class http_server {
   bool stopped_ = false;
 };
 
-}  // namespace pinwheel::backend
+}  // namespace pinwheel::demo

@@ -58,10 +58,10 @@ int main(int argc, char** argv) {
 
   const asio::ip::address address = asio::ip::make_address(opts.host);
   const std::string where = address.to_string() + ":" + std::to_string(opts.port);
-  const pinwheel::backend::identity self{static_cast<int>(getpid()), opts.index};
+  const pinwheel::demo::identity self{static_cast<int>(getpid()), opts.index};
 
   asio::io_context io(1);
-  std::optional<pinwheel::backend::http_server> server;
+  std::optional<pinwheel::demo::http_server> server;
   try {
     server.emplace(io, asio::ip::tcp::endpoint(address, opts.port), self);
   } catch (const std::system_error& e) {

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <optional>
 
-namespace pinwheel::backend {
+namespace pinwheel::demo {
 
 namespace {
 
@@ -101,4 +101,4 @@ response bad_request(std::string_view reason) {
 
 response http_version_not_supported() { return text(505, "only HTTP/1.x is spoken here\n"); }
 
-}  // namespace pinwheel::backend
+}  // namespace pinwheel::demo

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace pinwheel::backend {
+namespace pinwheel::demo {
 
 /// Who this backend is, as reported by /whoami.
 struct identity {
@@ -38,4 +38,4 @@ response bad_request(std::string_view reason);
 /// The answer to a request in an HTTP version other than 1.x.
 response http_version_not_supported();
 
-}  // namespace pinwheel::backend
+}  // namespace pinwheel::demo

@@ -7,11 +7,11 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include "address.hpp"
-#include "config_error.hpp"
-#include "cpu_plan.hpp"
-#include "log.hpp"
-#include "strategy_registry.hpp"
+#include "config/address.hpp"
+#include "config/config_error.hpp"
+#include "config/cpu_plan.hpp"
+#include "log/log.hpp"
+#include "strategy/strategy_registry.hpp"
 
 namespace pinwheel {
 

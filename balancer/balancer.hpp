@@ -12,15 +12,15 @@
 #include <optional>
 #include <vector>
 
-#include "backend.hpp"
-#include "buffer_pool.hpp"
-#include "health_checker.hpp"
-#include "options.hpp"
-#include "run_plan.hpp"
-#include "server.hpp"
-#include "session.hpp"
-#include "strategy.hpp"
-#include "supervisor.hpp"
+#include "pool/backend.hpp"
+#include "proxy/buffer_pool.hpp"
+#include "health/health_checker.hpp"
+#include "config/options.hpp"
+#include "config/run_plan.hpp"
+#include "proxy/server.hpp"
+#include "proxy/session.hpp"
+#include "strategy/strategy.hpp"
+#include "supervisor/supervisor.hpp"
 
 namespace pinwheel {
 

@@ -8,11 +8,11 @@
 #include <iostream>
 
 #include "balancer.hpp"
-#include "config_error.hpp"
-#include "config_loader.hpp"
-#include "log.hpp"
-#include "run_plan.hpp"
-#include "strategy_registry.hpp"
+#include "config/config_error.hpp"
+#include "config/config_loader.hpp"
+#include "log/log.hpp"
+#include "config/run_plan.hpp"
+#include "strategy/strategy_registry.hpp"
 
 int main(int argc, char** argv) {
   using namespace pinwheel;

@@ -1,0 +1,443 @@
+#include "config/config_loader.hpp"
+
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/address.hpp"
+#include "config/config_error.hpp"
+#include "strategy/strategy_registry.hpp"
+
+namespace pinwheel {
+
+namespace {
+
+std::string position(const std::string& path, const toml::source_region& where) {
+  return path + ":" + std::to_string(where.begin.line) + ":" + std::to_string(where.begin.column);
+}
+
+// Levenshtein distance, for "did you mean" on unknown keys.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+// Reads the keys of one TOML table, remembering which were read so the rest can be
+// reported as unknown. Every error names file:line:column, the table and the key.
+class table_reader {
+ public:
+  table_reader(const toml::table* table, std::string name, const std::string& path, options& out)
+      : table_(table), name_(std::move(name)), path_(path), out_(out) {}
+
+  [[noreturn]] void fail(const toml::node& node, std::string_view key, std::string_view message) {
+    throw config_error(position(path_, node.source()) + ": [" + name_ + "] " + std::string(key) +
+                       ": " + std::string(message));
+  }
+
+  const toml::node* find(std::string_view key) {
+    known_.insert(std::string(key));
+    if (table_ == nullptr) return nullptr;
+    const toml::node* node = table_->get(key);
+    if (node != nullptr)
+      out_.origin[name_ + "." + std::string(key)] = position(path_, node->source());
+    return node;
+  }
+
+  template <class T>
+  const T* typed(std::string_view key, std::string_view expected) {
+    const toml::node* node = find(key);
+    if (node == nullptr) return nullptr;
+    const T* value = node->as<T>();
+    if (value == nullptr)
+      fail(*node, key, "expected " + std::string(expected) + ", got " + type_name(*node));
+    return value;
+  }
+
+  void read(std::string_view key, std::string& out) {
+    if (auto* v = typed<toml::value<std::string>>(key, "a string")) out = v->get();
+  }
+
+  void read(std::string_view key, int& out, std::int64_t min, std::int64_t max) {
+    auto* v = typed<toml::value<std::int64_t>>(key, "an integer");
+    if (v == nullptr) return;
+    if (v->get() < min || v->get() > max) {
+      fail(*v, key,
+           std::to_string(v->get()) + " is out of range; use " + std::to_string(min) + " to " +
+               std::to_string(max));
+    }
+    out = static_cast<int>(v->get());
+  }
+
+  void read(std::string_view key, duration& out, duration min) {
+    auto* v = typed<toml::value<std::string>>(key, "a duration string such as \"500ms\" or \"2s\"");
+    if (v == nullptr) return;
+    auto parsed = parse_duration(v->get());
+    if (!parsed) {
+      fail(*v, key,
+           in_quotes(v->get()) +
+               " is not a duration; write a number and a unit (ms, s, m, h), e.g. "
+               "\"500ms\", \"2s\", \"1m30s\"");
+    }
+    if (*parsed < min)
+      fail(*v, key, in_quotes(v->get()) + " is too short; the minimum is " + format_duration(min));
+    out = *parsed;
+  }
+
+  std::vector<std::string> read_strings(std::string_view key, bool& present) {
+    std::vector<std::string> out;
+    auto* array = typed<toml::array>(key, "an array of strings");
+    present = array != nullptr;
+    if (array == nullptr) return out;
+    for (const toml::node& element : *array) {
+      auto* s = element.as_string();
+      if (s == nullptr)
+        fail(element, key, "every element must be a string, got " + type_name(element));
+      out.push_back(s->get());
+    }
+    return out;
+  }
+
+  std::vector<int> read_ints(std::string_view key) {
+    std::vector<int> out;
+    auto* array = typed<toml::array>(key, "an array of core numbers, e.g. [1, 2, 3]");
+    if (array == nullptr) return out;
+    for (const toml::node& element : *array) {
+      auto* i = element.as_integer();
+      if (i == nullptr || i->get() < 0 || i->get() > 4095) {
+        fail(element, key, "every element must be a core number from 0 to 4095");
+      }
+      out.push_back(static_cast<int>(i->get()));
+    }
+    return out;
+  }
+
+  // Rejects keys nobody read: almost always a typo.
+  void reject_unknown() {
+    if (table_ == nullptr) return;
+    for (auto&& [key, node] : *table_) {
+      if (known_.count(std::string(key.str()))) continue;
+      std::string message = "unknown key " + in_quotes(key.str());
+      std::string best;
+      std::size_t best_distance = 3;
+      for (const std::string& candidate : known_) {
+        std::size_t d = edit_distance(key.str(), candidate);
+        if (d < best_distance) best_distance = d, best = candidate;
+      }
+      message += best.empty() ? "; known keys are " + known_list()
+                              : "; did you mean " + in_quotes(best) + "?";
+      throw config_error(position(path_, key.source()) + ": [" + name_ + "] " + message);
+    }
+  }
+
+  static std::string type_name(const toml::node& node) {
+    switch (node.type()) {
+      case toml::node_type::string:
+        return "a string";
+      case toml::node_type::integer:
+        return "an integer";
+      case toml::node_type::floating_point:
+        return "a float";
+      case toml::node_type::boolean:
+        return "a boolean";
+      case toml::node_type::array:
+        return "an array";
+      case toml::node_type::table:
+        return "a table";
+      default:
+        return "a date/time";
+    }
+  }
+
+ private:
+  std::string known_list() const {
+    std::string list;
+    for (const std::string& k : known_) list += (list.empty() ? "" : ", ") + k;
+    return list;
+  }
+
+  const toml::table* table_;
+  std::string name_;
+  const std::string& path_;
+  options& out_;
+  std::set<std::string> known_;
+};
+
+std::string strategy_choices() {
+  std::string list;
+  for (const std::string& name : strategy_names())
+    list += (list.empty() ? "" : " or ") + in_quotes(name);
+  return list;
+}
+
+// Resolves command[0] like a shell would, but relative paths against the config's folder
+// so a config keeps working from any working directory.
+std::optional<std::string> resolve_program(const std::string& program,
+                                           const std::string& config_path) {
+  namespace fs = std::filesystem;
+  if (program.find('/') != std::string::npos) {
+    fs::path p(program);
+    if (p.is_relative()) p = fs::path(config_path).parent_path() / p;
+    // Lexically only: a symlink stays a symlink, since some programs look at their argv[0].
+    fs::path normal = p.lexically_normal();
+    std::error_code ec;
+    if (::access(normal.c_str(), X_OK) == 0 && !fs::is_directory(normal, ec))
+      return normal.string();
+    return std::nullopt;
+  }
+  const char* path_env = std::getenv("PATH");
+  std::stringstream dirs(path_env ? path_env : "/usr/local/bin:/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    fs::path candidate = fs::path(dir.empty() ? "." : dir) / program;
+    std::error_code ec;
+    if (::access(candidate.c_str(), X_OK) == 0 && !fs::is_directory(candidate, ec))
+      return candidate.string();
+  }
+  return std::nullopt;
+}
+
+void read_balancer(table_reader& t, balancer_options& b) {
+  std::string listen;
+  t.read("listen", listen);
+  if (const toml::node* node = t.find("listen")) {
+    std::string error;
+    auto endpoint = parse_endpoint(listen, error);
+    if (!endpoint) t.fail(*node, "listen", error);
+    b.listen = *endpoint;
+  }
+  t.read("strategy", b.strategy);
+  if (const toml::node* node = t.find("strategy"); node && !is_strategy(b.strategy)) {
+    t.fail(*node, "strategy",
+           in_quotes(b.strategy) + " is not a strategy; use " + strategy_choices());
+  }
+  int cpu = -1;
+  t.read("cpu", cpu, 0, 4095);
+  if (cpu >= 0) b.cpu = cpu;
+  int max_connections = static_cast<int>(b.max_connections);
+  t.read("max_connections", max_connections, 1, 1'000'000);
+  b.max_connections = static_cast<std::size_t>(max_connections);
+  t.read("connect_timeout", b.connect_timeout, 1ms);
+  t.read("idle_timeout", b.idle_timeout, 1ms);
+  t.read("drain_timeout", b.drain_timeout, 0ms);
+  t.read("retries", b.retries, 0, 100);
+  t.reject_unknown();
+}
+
+void read_backends(table_reader& t, backends_options& b, const std::string& path) {
+  t.read("count", b.count, 0, 1024);
+  bool has_command = false, has_servers = false;
+  b.command = t.read_strings("command", has_command);
+  std::vector<std::string> servers = t.read_strings("servers", has_servers);
+  std::string host = b.host.to_string();
+  t.read("host", host);
+  if (const toml::node* node = t.find("host")) {
+    std::string error;
+    auto address = parse_host(host, error);
+    if (!address) t.fail(*node, "host", error);
+    b.host = *address;
+  }
+  t.read("base_port", b.base_port, 0, 65535);
+  b.cpus = t.read_ints("cpus");
+  t.read("restart_delay", b.restart_delay, 0ms);
+  t.read("restart_delay_max", b.restart_delay_max, 0ms);
+  t.read("min_uptime", b.min_uptime, 0ms);
+  t.read("max_restarts", b.max_restarts, 0, 1'000'000);
+  t.read("stop_timeout", b.stop_timeout, 0ms);
+
+  if (has_servers) {
+    const toml::node* node = t.find("servers");
+    if (has_command || t.find("count") || t.find("base_port") || t.find("cpus")) {
+      t.fail(*node, "servers",
+             "servers (backends Pinwheel does not spawn) cannot be combined with command, count, "
+             "base_port or cpus; keep one or the other");
+    }
+    if (servers.empty()) t.fail(*node, "servers", "is empty; list at least one \"host:port\"");
+    for (const std::string& s : servers) {
+      std::string error;
+      auto endpoint = parse_endpoint(s, error);
+      if (!endpoint || endpoint->port() == 0) {
+        t.fail(*node, "servers",
+               endpoint ? in_quotes(s) + " has port 0; give the server's real port" : error);
+      }
+      b.servers.push_back(*endpoint);
+    }
+  } else {
+    const toml::node* node = t.find("command");
+    if (node == nullptr) {
+      throw config_error(
+          path +
+          ": [backends] needs either command = [\"program\", \"--port\", \"{port}\"] "
+          "(backends Pinwheel spawns) or servers = [\"host:port\", ...]");
+    }
+    if (b.command.empty()) t.fail(*node, "command", "is empty; give the program and its arguments");
+    for (const std::string& arg : b.command) {
+      for (std::size_t open = arg.find('{'); open != std::string::npos;
+           open = arg.find('{', open + 1)) {
+        std::size_t close = arg.find('}', open);
+        std::string name =
+            arg.substr(open, close == std::string::npos ? std::string::npos : close - open + 1);
+        if (name != "{port}" && name != "{index}" && name != "{cpu}") {
+          t.fail(*node, "command",
+                 "unknown placeholder " + in_quotes(name) + " in " + in_quotes(arg) +
+                     "; use {port}, {index} or {cpu}");
+        }
+      }
+    }
+    auto resolved = resolve_program(b.command[0], path);
+    if (!resolved) {
+      t.fail(
+          *node, "command",
+          in_quotes(b.command[0]) + " was not found or is not executable" +
+              (b.command[0].find('/') != std::string::npos
+                   ? " (relative paths are resolved from the config file's folder; build it first?)"
+                   : " (searched PATH)"));
+    }
+    b.command[0] = *resolved;
+    if (b.base_port != 0 && b.base_port + std::max(b.count, 1) - 1 > 65535) {
+      t.fail(*t.find("base_port"), "base_port", "base_port + count exceeds 65535");
+    }
+  }
+  if (b.restart_delay_max < b.restart_delay) {
+    const toml::node* node = t.find("restart_delay_max");
+    if (node == nullptr) node = t.find("restart_delay");
+    t.fail(*node, "restart_delay_max",
+           "must not be shorter than restart_delay (" + format_duration(b.restart_delay) + ")");
+  }
+  t.reject_unknown();
+}
+
+void read_health(table_reader& t, health_options& h) {
+  std::string kind = to_string(h.kind);
+  t.read("kind", kind);
+  if (kind == "tcp")
+    h.kind = health_kind::tcp;
+  else if (kind == "http")
+    h.kind = health_kind::http;
+  else if (kind == "none")
+    h.kind = health_kind::none;
+  else
+    t.fail(*t.find("kind"), "kind",
+           in_quotes(kind) + " is not a health check; use \"tcp\", \"http\" or \"none\"");
+  t.read("path", h.path);
+  if (const toml::node* node = t.find("path"); node && (h.path.empty() || h.path[0] != '/')) {
+    t.fail(*node, "path", in_quotes(h.path) + " must start with '/'");
+  }
+  t.read("interval", h.interval, 10ms);
+  t.read("timeout", h.timeout, 1ms);
+  t.read("rise", h.rise, 1, 1000);
+  t.read("fall", h.fall, 1, 1000);
+  t.reject_unknown();
+}
+
+void apply(const overrides& flags, options& o) {
+  if (flags.listen) {
+    std::string error;
+    auto endpoint = parse_endpoint(*flags.listen, error);
+    if (!endpoint) throw config_error("--listen: " + error);
+    o.balancer.listen = *endpoint;
+    o.origin["balancer.listen"] = "--listen";
+  }
+  if (flags.strategy) {
+    if (!is_strategy(*flags.strategy)) {
+      throw config_error("--strategy: " + in_quotes(*flags.strategy) + " is not a strategy; use " +
+                         strategy_choices());
+    }
+    o.balancer.strategy = *flags.strategy;
+    o.origin["balancer.strategy"] = "--strategy";
+  }
+  if (flags.backends) {
+    if (*flags.backends < 0 || *flags.backends > 1024) {
+      throw config_error("--backends: " + std::to_string(*flags.backends) +
+                         " is out of range; use 0 (one per core) to 1024");
+    }
+    if (!o.backends.spawned()) {
+      throw config_error(
+          "--backends: the config lists [backends] servers, which Pinwheel does not spawn");
+    }
+    o.backends.count = *flags.backends;
+    o.origin["backends.count"] = "--backends";
+  }
+}
+
+}  // namespace
+
+std::string options::where(const std::string& key) const {
+  auto it = origin.find(key);
+  return it != origin.end() ? it->second : config_path;
+}
+
+const char* to_string(health_kind kind) {
+  switch (kind) {
+    case health_kind::none:
+      return "none";
+    case health_kind::tcp:
+      return "tcp";
+    case health_kind::http:
+      return "http";
+  }
+  return "?";
+}
+
+options load_config_text(const std::string& text, const std::string& path, const overrides& flags) {
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    throw config_error(position(path, e.source()) +
+                       ": invalid TOML: " + std::string(e.description()));
+  }
+  options o;
+  o.config_path = path;
+  table_reader top(&root, "top level", path, o);
+  auto section = [&](std::string_view name) -> const toml::table* {
+    const toml::node* node = top.find(name);
+    if (node == nullptr) return nullptr;
+    if (!node->is_table())
+      top.fail(*node, name, "must be a table: write [" + std::string(name) + "]");
+    return node->as_table();
+  };
+  const toml::table* balancer = section("balancer");
+  const toml::table* backends = section("backends");
+  const toml::table* health = section("health");
+  top.reject_unknown();
+  if (backends == nullptr) {
+    throw config_error(
+        path + ": missing [backends]: give command = [...] to spawn backends, or servers = [...]");
+  }
+
+  table_reader balancer_reader(balancer, "balancer", path, o);
+  read_balancer(balancer_reader, o.balancer);
+  table_reader backends_reader(backends, "backends", path, o);
+  read_backends(backends_reader, o.backends, path);
+  table_reader health_reader(health, "health", path, o);
+  read_health(health_reader, o.health);
+  apply(flags, o);
+  return o;
+}
+
+options load_config(const std::string& path, const overrides& flags) {
+  std::ifstream file(path);
+  if (!file) throw config_error(path + ": cannot read the config file: " + std::strerror(errno));
+  std::stringstream text;
+  text << file.rdbuf();
+  return load_config_text(text.str(), path, flags);
+}
+
+}  // namespace pinwheel

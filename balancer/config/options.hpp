@@ -1,0 +1,100 @@
+// Everything a Pinwheel run is configured with, and its defaults.
+//
+// Filled once at start-up by load_config() (TOML file, then command-line
+// overrides), validated there, and read-only afterwards.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/duration.hpp"
+
+namespace pinwheel {
+
+using namespace std::chrono_literals;
+
+enum class health_kind { none, tcp, http };
+
+struct balancer_options {
+  /// Public address the balancer accepts on; port 0 picks a free one (logged).
+  asio::ip::tcp::endpoint listen{asio::ip::address_v4::loopback(), 8080};
+  /// Name of a strategy in the registry (strategy_registry.hpp).
+  std::string strategy = "least-connections";
+  /// Core the balancer pins itself to; unset: the first core it may run on.
+  std::optional<int> cpu;
+  /// Open client connections beyond which the balancer stops accepting.
+  std::size_t max_connections = 10'000;
+  /// How long one connect to a backend may take before trying another.
+  duration connect_timeout = 2s;
+  /// A connection with no bytes either way for this long is closed.
+  duration idle_timeout = 60s;
+  /// On SIGINT/SIGTERM, how long open connections may take to finish.
+  duration drain_timeout = 10s;
+  /// Further connect attempts, each on another backend, after a failed one.
+  int retries = 3;
+};
+
+struct backends_options {
+  /// Backends to spawn; 0 means one per core left after the balancer's (at least one).
+  int count = 0;
+  /// argv of a backend; {port}, {index} and {cpu} are substituted.
+  std::vector<std::string> command;
+  /// Address the spawned backends listen on.
+  asio::ip::address host = asio::ip::address_v4::loopback();
+  /// Backend i listens on base_port + i; 0 picks free ports at start-up.
+  int base_port = 9001;
+  /// Cores for the backends, used in order and wrapped around; empty: every core but the
+  /// balancer's.
+  std::vector<int> cpus;
+  /// First delay before restarting a backend that exited; doubles per quick exit.
+  duration restart_delay = 100ms;
+  /// Ceiling of the doubling restart delay.
+  duration restart_delay_max = 10s;
+  /// A backend that ran at least this long before exiting was healthy: its back-off resets.
+  duration min_uptime = 5s;
+  /// Quick exits in a row after which a backend is given up as crash-looping.
+  int max_restarts = 10;
+  /// On shutdown, how long backends get after SIGTERM before SIGKILL.
+  duration stop_timeout = 5s;
+  /// Backends Pinwheel does not spawn, only balances and checks (exclusive with command).
+  std::vector<asio::ip::tcp::endpoint> servers;
+
+  /// True when Pinwheel spawns and supervises its backends.
+  bool spawned() const { return servers.empty(); }
+};
+
+struct health_options {
+  /// tcp: a connect succeeds; http: GET `path` answers 2xx; none: always up.
+  health_kind kind = health_kind::tcp;
+  /// Request target of the http check.
+  std::string path = "/health";
+  /// Time between checks of one backend.
+  duration interval = 2s;
+  /// How long one check may take.
+  duration timeout = 1s;
+  /// Consecutive successes that bring a down backend up.
+  int rise = 2;
+  /// Consecutive failures (checks or proxy connects) that take an up backend down.
+  int fall = 3;
+};
+
+struct options {
+  /// The file these came from ("" when none).
+  std::string config_path;
+  balancer_options balancer;
+  backends_options backends;
+  health_options health;
+  /// Where each key was set, "file:line:column" or "--flag", for messages found after loading.
+  std::map<std::string, std::string> origin;
+
+  /// Origin of a key such as "balancer.listen", or the file name if it was left at its default.
+  std::string where(const std::string& key) const;
+};
+
+/// The name used in configs for a health kind ("none", "tcp", "http").
+const char* to_string(health_kind kind);
+
+}  // namespace pinwheel

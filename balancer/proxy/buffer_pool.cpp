@@ -1,0 +1,30 @@
+#include "proxy/buffer_pool.hpp"
+
+namespace pinwheel {
+
+buffer_pool::buffer_pool(std::size_t buffer_size, std::size_t max_spare)
+    : buffer_size_(buffer_size), max_spare_(max_spare) {}
+
+buffer_pool::lease buffer_pool::borrow() {
+  if (spare_.empty()) return lease(this, std::make_unique_for_overwrite<char[]>(buffer_size_));
+  lease out(this, std::move(spare_.back()));
+  spare_.pop_back();
+  return out;
+}
+
+buffer_pool::lease& buffer_pool::lease::operator=(lease&& other) noexcept {
+  if (this != &other) {
+    give_back();
+    pool_ = other.pool_;
+    data_ = std::move(other.data_);
+  }
+  return *this;
+}
+
+void buffer_pool::lease::give_back() {
+  if (!data_) return;
+  if (pool_->spare_.size() < pool_->max_spare_) pool_->spare_.push_back(std::move(data_));
+  data_.reset();
+}
+
+}  // namespace pinwheel

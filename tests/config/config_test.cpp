@@ -1,0 +1,239 @@
+#include <gtest/gtest.h>
+
+#include "config/config_error.hpp"
+#include "config/config_loader.hpp"
+
+namespace pinwheel {
+namespace {
+
+// A valid base to break one key at a time.
+const std::string kBackends =
+    "[backends]\ncommand = [\"/bin/sh\", \"-c\", \"exit 0\", \"{port}\"]\n";
+
+std::string error_of(const std::string& toml, const overrides& flags = {}) {
+  try {
+    load_config_text(toml, "test.toml", flags);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Config, DefaultsWhenOnlyTheCommandIsGiven) {
+  options o = load_config_text(kBackends, "test.toml");
+  EXPECT_EQ(o.balancer.listen.port(), 8080);
+  EXPECT_EQ(o.balancer.strategy, "least-connections");
+  EXPECT_EQ(o.balancer.connect_timeout, 2s);
+  EXPECT_EQ(o.backends.count, 0);
+  EXPECT_EQ(o.backends.command.front(), "/bin/sh");
+  EXPECT_EQ(o.health.kind, health_kind::tcp);
+  EXPECT_TRUE(o.backends.spawned());
+}
+
+TEST(Config, ReadsEveryKey) {
+  options o = load_config_text(R"(
+[balancer]
+listen = "[::1]:0"
+strategy = "round-robin"
+cpu = 0
+max_connections = 77
+connect_timeout = "250ms"
+idle_timeout = "1m30s"
+drain_timeout = "3s"
+retries = 1
+[backends]
+count = 4
+command = ["sh", "{port}", "{index}", "{cpu}"]
+host = "::1"
+base_port = 0
+cpus = [0]
+restart_delay = "10ms"
+restart_delay_max = "1s"
+min_uptime = "2s"
+max_restarts = 3
+stop_timeout = "1s"
+[health]
+kind = "http"
+path = "/up"
+interval = "100ms"
+timeout = "50ms"
+rise = 4
+fall = 5
+)",
+                               "test.toml");
+  EXPECT_TRUE(o.balancer.listen.address().is_v6());
+  EXPECT_EQ(o.balancer.strategy, "round-robin");
+  EXPECT_EQ(o.balancer.cpu, 0);
+  EXPECT_EQ(o.balancer.max_connections, 77u);
+  EXPECT_EQ(o.balancer.connect_timeout, 250ms);
+  EXPECT_EQ(o.balancer.idle_timeout, 90s);
+  EXPECT_EQ(o.balancer.retries, 1);
+  EXPECT_EQ(o.backends.count, 4);
+  EXPECT_TRUE(o.backends.command[0].ends_with("/sh"));  // resolved through PATH
+  EXPECT_EQ(o.backends.cpus, std::vector<int>{0});
+  EXPECT_EQ(o.backends.max_restarts, 3);
+  EXPECT_EQ(o.health.kind, health_kind::http);
+  EXPECT_EQ(o.health.path, "/up");
+  EXPECT_EQ(o.health.rise, 4);
+  EXPECT_EQ(o.where("balancer.strategy"), "test.toml:4:12");
+}
+
+TEST(Config, ServersInsteadOfSpawnedBackends) {
+  options o =
+      load_config_text("[backends]\nservers = [\"127.0.0.1:6379\", \"[::1]:6380\"]\n", "test.toml");
+  EXPECT_FALSE(o.backends.spawned());
+  ASSERT_EQ(o.backends.servers.size(), 2u);
+  EXPECT_EQ(o.backends.servers[1].port(), 6380);
+}
+
+TEST(Config, CommandLineOverridesTheFile) {
+  overrides flags;
+  flags.listen = "127.0.0.1:9999";
+  flags.backends = 3;
+  flags.strategy = "round-robin";
+  options o = load_config_text(kBackends, "test.toml", flags);
+  EXPECT_EQ(o.balancer.listen.port(), 9999);
+  EXPECT_EQ(o.backends.count, 3);
+  EXPECT_EQ(o.balancer.strategy, "round-robin");
+  EXPECT_EQ(o.where("balancer.listen"), "--listen");
+}
+
+struct bad_config {
+  std::string toml;
+  std::string message;
+};
+
+class BadConfig : public testing::TestWithParam<bad_config> {};
+
+TEST_P(BadConfig, IsRejectedWithAPreciseMessage) {
+  EXPECT_EQ(error_of(GetParam().toml), GetParam().message);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, BadConfig,
+    testing::Values(
+        bad_config{"[balancer\n",
+                   "test.toml:1:10: invalid TOML: Error while parsing table header: expected ']', "
+                   "saw '\\n'"},
+        bad_config{"[balancer]\nlisten = \"127.0.0.1:8080\"\nlistne = 1\n" + kBackends,
+                   "test.toml:3:1: [balancer] unknown key \"listne\"; did you mean \"listen\"?"},
+        bad_config{"[balancer]\nstrategy = \"fastest\"\n" + kBackends,
+                   "test.toml:2:12: [balancer] strategy: \"fastest\" is not a strategy; use "
+                   "\"round-robin\" or "
+                   "\"least-connections\""},
+        bad_config{"[balancer]\nretries = \"3\"\n" + kBackends,
+                   "test.toml:2:11: [balancer] retries: expected an integer, got a string"},
+        bad_config{"[balancer]\nretries = -1\n" + kBackends,
+                   "test.toml:2:11: [balancer] retries: -1 is out of range; use 0 to 100"},
+        bad_config{"[balancer]\nconnect_timeout = \"2 seconds\"\n" + kBackends,
+                   "test.toml:2:19: [balancer] connect_timeout: \"2 seconds\" is not a duration; "
+                   "write a number "
+                   "and a unit (ms, s, m, h), e.g. \"500ms\", \"2s\", \"1m30s\""},
+        bad_config{"[balancer]\nidle_timeout = 30\n" + kBackends,
+                   "test.toml:2:16: [balancer] idle_timeout: expected a duration string such as "
+                   "\"500ms\" or "
+                   "\"2s\", got an integer"},
+        bad_config{"[balancer]\nlisten = \"127.0.0.1\"\n" + kBackends,
+                   "test.toml:2:10: [balancer] listen: \"127.0.0.1\" is not host:port (IPv6 as "
+                   "[::1]:8080)"},
+        bad_config{"[balancer]\nlisten = \"127.0.0.1:99999\"\n" + kBackends,
+                   "test.toml:2:10: [balancer] listen: port \"99999\" in \"127.0.0.1:99999\" is "
+                   "not a number "
+                   "from 0 to 65535"},
+        bad_config{
+            "[balancer]\nlisten = \"example.com:80\"\n" + kBackends,
+            "test.toml:2:10: [balancer] listen: \"example.com\" is not an IP address (use e.g. "
+            "127.0.0.1 or ::1)"},
+        bad_config{"[balancer]\ncpu = 5000\n" + kBackends,
+                   "test.toml:2:7: [balancer] cpu: 5000 is out of range; use 0 to 4095"},
+        bad_config{"[balancer]\n",
+                   "test.toml: missing [backends]: give command = [...] to spawn backends, or "
+                   "servers = [...]"},
+        bad_config{"balancer = 3\n" + kBackends,
+                   "test.toml:1:12: [top level] balancer: must be a table: write [balancer]"},
+        bad_config{
+            "[backend]\n",
+            "test.toml:1:2: [top level] unknown key \"backend\"; did you mean \"backends\"?"},
+        bad_config{
+            "[backends]\ncommand = [\"no-such-program-xyz\"]\n",
+            "test.toml:2:11: [backends] command: \"no-such-program-xyz\" was not found or is not "
+            "executable (searched PATH)"},
+        bad_config{
+            "[backends]\ncommand = [\"./missing/backend\"]\n",
+            "test.toml:2:11: [backends] command: \"./missing/backend\" was not found or is not "
+            "executable (relative paths are resolved from the config file's folder; build it "
+            "first?)"},
+        bad_config{"[backends]\ncommand = []\n",
+                   "test.toml:2:11: [backends] command: is empty; give the program "
+                   "and its arguments"},
+        bad_config{
+            "[backends]\ncommand = [\"sh\", 5]\n",
+            "test.toml:2:18: [backends] command: every element must be a string, got an integer"},
+        bad_config{"[backends]\ncommand = [\"sh\", \"--port={prot}\"]\n",
+                   "test.toml:2:11: [backends] command: unknown placeholder \"{prot}\" in "
+                   "\"--port={prot}\"; use "
+                   "{port}, {index} or {cpu}"},
+        bad_config{"[backends]\n",
+                   "test.toml: [backends] needs either command = [\"program\", \"--port\", "
+                   "\"{port}\"] (backends Pinwheel spawns) or servers = [\"host:port\", ...]"},
+        bad_config{"[backends]\nservers = [\"127.0.0.1:1\"]\ncommand = [\"sh\"]\n",
+                   "test.toml:2:11: [backends] servers: servers (backends Pinwheel does not spawn) "
+                   "cannot be "
+                   "combined with command, count, base_port or cpus; keep one or the other"},
+        bad_config{"[backends]\nservers = [\"127.0.0.1\"]\n",
+                   "test.toml:2:11: [backends] servers: \"127.0.0.1\" is not host:port (IPv6 as "
+                   "[::1]:8080)"},
+        bad_config{"[backends]\nservers = []\n",
+                   "test.toml:2:11: [backends] servers: is empty; list at least one \"host:port\""},
+        bad_config{
+            kBackends + "cpus = [1, -2]\n",
+            "test.toml:3:12: [backends] cpus: every element must be a core number from 0 to 4095"},
+        bad_config{kBackends + "restart_delay = \"5s\"\nrestart_delay_max = \"1s\"\n",
+                   "test.toml:4:21: [backends] restart_delay_max: must not be shorter than "
+                   "restart_delay (5s)"},
+        bad_config{kBackends + "[health]\nkind = \"ping\"\n",
+                   "test.toml:4:8: [health] kind: \"ping\" is not a health check; use \"tcp\", "
+                   "\"http\" or \"none\""},
+        bad_config{kBackends + "[health]\npath = \"health\"\n",
+                   "test.toml:4:8: [health] path: \"health\" must start with '/'"},
+        bad_config{kBackends + "[health]\nrise = 0\n",
+                   "test.toml:4:8: [health] rise: 0 is out of range; use 1 to 1000"},
+        bad_config{
+            kBackends + "[health]\ninterval = \"1ms\"\n",
+            "test.toml:4:12: [health] interval: \"1ms\" is too short; the minimum is 10ms"}));
+
+TEST(Config, BadOverridesNameTheFlag) {
+  overrides listen;
+  listen.listen = "nowhere";
+  EXPECT_EQ(error_of(kBackends, listen),
+            "--listen: \"nowhere\" is not host:port (IPv6 as [::1]:8080)");
+  overrides strategy;
+  strategy.strategy = "random";
+  EXPECT_EQ(
+      error_of(kBackends, strategy),
+      "--strategy: \"random\" is not a strategy; use \"round-robin\" or \"least-connections\"");
+  overrides backends;
+  backends.backends = -1;
+  EXPECT_EQ(error_of(kBackends, backends),
+            "--backends: -1 is out of range; use 0 (one per core) to 1024");
+  EXPECT_EQ(error_of("[backends]\nservers = [\"127.0.0.1:1\"]\n",
+                     [] {
+                       overrides o;
+                       o.backends = 2;
+                       return o;
+                     }()),
+            "--backends: the config lists [backends] servers, which Pinwheel does not spawn");
+}
+
+TEST(Config, MissingFileSaysSo) {
+  try {
+    load_config("/nonexistent/pinwheel.toml");
+    FAIL();
+  } catch (const config_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "/nonexistent/pinwheel.toml: cannot read the config file: No such file or directory");
+  }
+}
+
+}  // namespace
+}  // namespace pinwheel
