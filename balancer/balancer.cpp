@@ -2,11 +2,11 @@
 
 #include <signal.h>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
+#include <random>
 
+#include "common/spawn_background.hpp"
 #include "config/address.hpp"
 #include "config/config_error.hpp"
 #include "config/cpu_plan.hpp"
@@ -20,23 +20,35 @@ namespace {
 // Relay buffers, lent only while bytes move, so idle connections do not pay for them:
 // small ones fit typical requests and replies; a direction that fills one moves to
 // large ones, so bulk flows need few system calls per byte. Spares are capped so a
-// burst does not leave megabytes behind.
+// burst does not leave megabytes behind, and the large ones have a memory budget
+// (64 MiB): past it, bulk flows carry on with small buffers.
 constexpr std::size_t kSmallBufferSize = 16 * 1024;
 constexpr std::size_t kLargeBufferSize = 256 * 1024;
 constexpr std::size_t kSmallSpares = 64;
 constexpr std::size_t kLargeSpares = 8;
+constexpr std::size_t kLargeBudget = 64 * 1024 * 1024 / kLargeBufferSize;
 
-std::vector<backend> make_backends(const options& o, const run_plan& plan) {
-  std::vector<backend> backends;
+void fill_pool(backend_pool& pool, const options& o, const run_plan& plan) {
   for (const backend_plan& p : plan.backends) {
     backend b;
-    b.index = p.index;
+    b.name = std::to_string(p.index);
     b.endpoint = p.endpoint;
     b.cpu = p.cpu;
+    b.argv = p.argv;
     b.health = health_state(o.health.rise, o.health.fall, o.health.kind == health_kind::none);
-    backends.push_back(b);
+    pool.add(std::move(b));
   }
-  return backends;
+}
+
+random_source seeded_random() {
+  auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
+  return [engine] { return (*engine)(); };
+}
+
+std::unique_ptr<strategy> make_chosen_strategy(const options& o, backend_pool& pool) {
+  auto s = make_strategy(o.balancer.strategy, pool, seeded_random());
+  pool.set_listener(s.get());
+  return s;
 }
 
 }  // namespace
@@ -46,17 +58,19 @@ balancer::balancer(const options& o, const run_plan& plan)
       plan_(plan),
       // One thread: Asio may skip its internal locking.
       io_(1),
-      backends_(make_backends(o, plan)),
-      strategy_(make_strategy(o.balancer.strategy)),
+      strategy_((fill_pool(pool_, o, plan), make_chosen_strategy(o, pool_))),
       small_buffers_(kSmallBufferSize, kSmallSpares),
-      large_buffers_(kLargeBufferSize, kLargeSpares),
-      health_(io_, o.health, backends_, [this](backend& b) { on_health_change(b); }),
-      context_{backends_, *strategy_, small_buffers_, large_buffers_, o.balancer.retries},
+      large_buffers_(kLargeBufferSize, kLargeSpares, kLargeBudget),
+      health_(io_, o.health, pool_, [this](backend& b) { on_health_change(b); }),
+      context_{pool_, strategy_.get(), small_buffers_, large_buffers_, o.balancer.retries},
       server_(io_, o.balancer, context_),
-      stop_signals_(io_, SIGINT, SIGTERM) {
+      signals_(io_) {
   context_.on_connect_failure = [this](backend& b, const std::error_code& ec) {
     health_.connect_failed(b, "proxy connect failed: " + ec.message());
   };
+  pool_.on_became_usable([this](backend&) { server_.backend_available(); });
+  for (int signal : {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM})
+    signals_.add(signal);
 }
 
 int balancer::run() {
@@ -75,54 +89,89 @@ int balancer::run() {
                        to_string(options_.balancer.listen) + ": " + e.code().message());
   }
   log("listening on ", to_string(server_.local_endpoint()), " (pid ", ::getpid(), ", cpu ",
-      plan_.balancer_cpu, ", strategy ", options_.balancer.strategy, ", ", backends_.size(),
+      plan_.balancer_cpu, ", strategy ", options_.balancer.strategy, ", ", pool_.members().size(),
       " backend(s))");
 
-  asio::co_spawn(io_, handle_signals(), asio::detached);
+  spawn_background(io_, handle_signals(), "signal handling");
   if (options_.backends.spawned()) {
-    supervisor_.emplace(io_, options_.backends, plan_, backends_, health_);
+    supervisor_.emplace(io_, options_.backends, pool_, health_,
+                        [this](backend& b) { on_given_up(b); });
     supervisor_->start();
   }
   health_.start();
-  if (options_.health.kind == health_kind::none) on_health_change(backends_.front());
+  // Clients are accepted at once: until a backend is up they wait (up to connect_timeout)
+  // instead of sitting unanswered in the kernel's backlog.
+  server_.start();
+  if (pool_.usable_count() > 0) on_health_change(*pool_.members().front());
 
   io_.run();
-  return 0;
+  return exit_code_;
 }
 
-void balancer::on_health_change(backend& b) {
+void balancer::on_health_change(backend&) {
   if (stopping_) return;
-  if (!ready_ && b.usable()) {
+  std::size_t usable = pool_.usable_count();
+  if (!ready_ && usable > 0) {
     ready_ = true;
-    server_.start();
-    log("ready: accepting connections on ", to_string(server_.local_endpoint()));
-  } else if (ready_ && backends_up() == 0) {
-    log_warning("no backend is up: new connections are closed until one comes back");
+    log("ready: a backend is up, serving on ", to_string(server_.local_endpoint()));
+  } else if (ready_ && usable == 0) {
+    log_warning("no backend is up: new connections wait up to connect_timeout (",
+                format_duration(options_.balancer.connect_timeout), ") for one to come back");
   }
 }
 
-std::size_t balancer::backends_up() const {
-  std::size_t up = 0;
-  for (const backend& b : backends_) up += b.usable();
-  return up;
+void balancer::on_given_up(backend&) {
+  for (const backend* b : pool_.members()) {
+    if (b->spawned() && !b->process.given_up) return;
+  }
+  log("every backend has been given up (each kept exiting within min_uptime of starting; see "
+      "their output above): nothing is left to serve, stopping with exit status 1 so a service "
+      "manager restarts Pinwheel");
+  stop("all backends given up", 1);
+}
+
+void balancer::stop(const std::string& why, int exit_code) {
+  if (stopping_) return;
+  log(why, ": stopping (new connections refused, open ones may finish)");
+  stopping_ = true;
+  exit_code_ = exit_code;
+  spawn_background(io_, shutdown(), "shutdown");
 }
 
 asio::awaitable<void> balancer::handle_signals() {
-  // First signal: drain. Second: cut the drain short. Third: SIGKILL the backends.
-  for (int count = 1;; ++count) {
+  for (;;) {
     auto [ec, signal] =
-        co_await stop_signals_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        co_await signals_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     if (ec) co_return;
-    if (count == 1) {
-      log(strsignal(signal), ": stopping (new connections refused, open ones may finish)");
-      stopping_ = true;
-      asio::co_spawn(io_, shutdown(), asio::detached);
-    } else if (count == 2) {
-      log(strsignal(signal), " again: closing open connections now");
-      server_.abort_all();
-    } else if (supervisor_) {
-      log(strsignal(signal), " a third time: killing the backends");
-      supervisor_->kill_all();
+    const char* name = strsignal(signal);
+    switch (signal) {
+      case SIGINT:
+      case SIGTERM:
+      case SIGQUIT:
+        // First: drain. Second: cut the drain short. Third: SIGKILL the backends.
+        if (++stop_signals_seen_ == 1) {
+          stop(name, exit_code_);
+        } else if (stop_signals_seen_ == 2) {
+          log(name, " again: resetting open connections now");
+          server_.abort_all(end_reason::drain_cut);
+        } else if (supervisor_) {
+          log(name, " a third time: killing the backends");
+          supervisor_->kill_all();
+        }
+        break;
+      case SIGHUP:
+        log(name,
+            " (SIGHUP): configuration reload is not supported yet; ignored, "
+            "nothing changed");
+        break;
+      case SIGUSR1:
+        log(name,
+            " (SIGUSR1): Pinwheel logs to stderr only, there is no log file to reopen; "
+            "ignored");
+        break;
+      default:
+        log(name, " (signal ", signal, "): ignored");
+        break;
     }
   }
 }
@@ -132,7 +181,7 @@ asio::awaitable<void> balancer::shutdown() {
   health_.stop();
   if (supervisor_) co_await supervisor_->stop();
   log("stopped");
-  stop_signals_.cancel();
+  signals_.cancel();
   io_.stop();
 }
 

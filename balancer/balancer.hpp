@@ -1,22 +1,30 @@
-// One Pinwheel run: wires the server, the strategy, health checks and the
+// One Pinwheel run: wires the backend pool, the strategy, the server, health checks and the
 // supervisor to one single-threaded io_context pinned to the balancer's core.
 //
-// Start-up: pin, bind, spawn backends, check them, accept once one is up.
-// SIGINT/SIGTERM: stop accepting, drain, stop backends, exit 0; a second signal
-// cuts the drain short.
+// Start-up: pin, bind, spawn backends, start checking them, accept at once (a client waits
+// up to connect_timeout for a first backend to come up).
+// Signals (each logged):
+//   SIGINT, SIGTERM, SIGQUIT  stop: refuse new connections, drain, stop backends, exit 0;
+//                             a second one cuts the drain short (RST), a third SIGKILLs the
+//                             backends.
+//   SIGHUP                    reload: not supported yet, logged and ignored.
+//   SIGUSR1                   reopen log files: logs go to stderr only, logged and ignored.
+//   SIGUSR2, SIGALRM          logged and ignored.
+//   SIGPIPE                   ignored: a write to a closed peer is an error code, not a death.
+// When every spawned backend has been given up, it stops and exits 1, so a service manager
+// restarts the whole unit.
 #pragma once
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <memory>
 #include <optional>
-#include <vector>
 
-#include "pool/backend.hpp"
-#include "proxy/buffer_pool.hpp"
-#include "health/health_checker.hpp"
 #include "config/options.hpp"
 #include "config/run_plan.hpp"
+#include "health/health_checker.hpp"
+#include "pool/backend_pool.hpp"
+#include "proxy/buffer_pool.hpp"
 #include "proxy/server.hpp"
 #include "proxy/session.hpp"
 #include "strategy/strategy.hpp"
@@ -29,19 +37,21 @@ class balancer {
   balancer(const options& o, const run_plan& plan);
 
   /// Runs until a stop signal and the shutdown that follows; returns the exit code.
-  /// Throws config_error if the listen address cannot be bound.
+  /// Throws config_error if the listen address cannot be bound, background_failure if a
+  /// background loop failed.
   int run();
 
  private:
   asio::awaitable<void> handle_signals();
   asio::awaitable<void> shutdown();
+  void stop(const std::string& why, int exit_code);
   void on_health_change(backend& b);
-  std::size_t backends_up() const;
+  void on_given_up(backend& b);
 
   const options& options_;
   const run_plan& plan_;
   asio::io_context io_;
-  std::vector<backend> backends_;
+  backend_pool pool_;
   std::unique_ptr<strategy> strategy_;
   buffer_pool small_buffers_;
   buffer_pool large_buffers_;
@@ -49,9 +59,11 @@ class balancer {
   proxy_context context_;
   server server_;
   std::optional<supervisor> supervisor_;
-  asio::signal_set stop_signals_;
+  asio::signal_set signals_;
+  int stop_signals_seen_ = 0;
   bool ready_ = false;
   bool stopping_ = false;
+  int exit_code_ = 0;
 };
 
 }  // namespace pinwheel

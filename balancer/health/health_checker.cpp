@@ -1,13 +1,12 @@
 #include "health/health_checker.hpp"
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/read_until.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "common/spawn_background.hpp"
 #include "config/address.hpp"
 #include "log/log.hpp"
 
@@ -24,15 +23,14 @@ constexpr std::chrono::milliseconds kStartingInterval = 50ms;
 }  // namespace
 
 health_checker::health_checker(asio::io_context& io, const health_options& options,
-                               std::vector<backend>& backends,
-                               std::function<void(backend&)> on_change)
-    : io_(io), options_(options), backends_(backends), on_change_(std::move(on_change)) {}
+                               backend_pool& pool, std::function<void(backend&)> on_change)
+    : io_(io), options_(options), pool_(pool), on_change_(std::move(on_change)) {}
 
 void health_checker::start() {
   if (options_.kind == health_kind::none) return;
-  for (backend& b : backends_) {
+  for (backend* b : pool_.members()) {
     timers_.push_back(std::make_unique<asio::steady_timer>(io_));
-    asio::co_spawn(io_, check_loop(b, *timers_.back()), asio::detached);
+    spawn_background(io_, check_loop(*b, *timers_.back()), "health checks of backend " + b->name);
   }
 }
 
@@ -57,8 +55,9 @@ void health_checker::process_exited(backend& b, const std::string& why) {
 
 void health_checker::report(backend& b, bool changed, const std::string& why) {
   if (!changed) return;
-  log("backend ", b.index, " (", to_string(b.endpoint), ") is ", b.usable() ? "up" : "down",
+  log("backend ", b.name, " (", to_string(b.endpoint), ") is ", b.health.up() ? "up" : "down",
       why.empty() ? "" : ": ", why);
+  pool_.health_changed(b);
   if (on_change_) on_change_(b);
 }
 

@@ -14,15 +14,15 @@
 #include <string>
 #include <vector>
 
-#include "pool/backend.hpp"
 #include "config/options.hpp"
+#include "pool/backend_pool.hpp"
 
 namespace pinwheel {
 
 class health_checker {
  public:
-  health_checker(asio::io_context& io, const health_options& options,
-                 std::vector<backend>& backends, std::function<void(backend&)> on_change);
+  health_checker(asio::io_context& io, const health_options& options, backend_pool& pool,
+                 std::function<void(backend&)> on_change);
 
   /// Starts checking every backend (nothing for kind "none").
   void start();
@@ -47,7 +47,7 @@ class health_checker {
 
   asio::io_context& io_;
   const health_options& options_;
-  std::vector<backend>& backends_;
+  backend_pool& pool_;
   std::function<void(backend&)> on_change_;
   std::vector<std::unique_ptr<asio::steady_timer>> timers_;
   bool stopped_ = false;

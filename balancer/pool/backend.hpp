@@ -1,30 +1,70 @@
-// What the balancer knows about one backend while it runs.
+// One backend: what it is (name, address, core, command), whether an operator lets it take
+// traffic (admin state), whether it answers (health), its process, and its statistics.
 //
-// Owned by the balancer in a std::vector that never resizes after start-up, so
-// sessions and checkers may hold references. Single-threaded.
+// Owned by the backend_pool, which never moves it: sessions, checkers and the supervisor hold
+// references for as long as it is a member, and a retired backend lives on until its last
+// connection ends. Named by `name`, never by its position. Single-threaded.
 #pragma once
 
+#include <sys/types.h>
+
 #include <asio/ip/tcp.hpp>
+#include <chrono>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "pool/health_state.hpp"
 
 namespace pinwheel {
 
+/// What an operator allows a backend to do (HAProxy's ready / drain / maint).
+enum class admin_state {
+  enabled,   ///< takes new connections when healthy
+  draining,  ///< no new connections; open ones finish
+  disabled,  ///< no new connections, not even checked as a candidate
+};
+
+/// "enabled", "draining" or "disabled".
+const char* to_string(admin_state state);
+
+/// The process behind a spawned backend, as the supervisor last saw it.
+struct backend_process {
+  /// 0 while not running.
+  pid_t pid = 0;
+  std::chrono::steady_clock::time_point started{};
+  /// Exits (or failed starts) in a row, each within min_uptime of starting.
+  int quick_exits = 0;
+  /// Starts after the first.
+  std::uint64_t restarts = 0;
+  /// Crash-looping: the supervisor stopped restarting it.
+  bool given_up = false;
+};
+
 struct backend {
-  /// Position in the pool; also {index} in the spawn command and the log prefix.
-  std::size_t index = 0;
+  /// Stable identity in logs, metrics and admin commands ("0", "1", … or a configured name).
+  std::string name;
   asio::ip::tcp::endpoint endpoint;
   /// Core the spawned process is pinned to; -1 for servers Pinwheel does not spawn.
   int cpu = -1;
+  /// The spawn command with placeholders filled in; empty for servers Pinwheel does not spawn.
+  std::vector<std::string> argv;
+
+  admin_state admin = admin_state::enabled;
   health_state health{1, 1};
+  backend_process process;
+
   /// Proxied connections open right now (least-connections reads this).
   std::size_t active_connections = 0;
   /// Proxied connections ever opened.
   std::uint64_t total_connections = 0;
+  /// Connects to it that failed (the backend's fault: refused, timed out, reset).
+  std::uint64_t connect_failures = 0;
 
   /// Whether new connections may go here.
-  bool usable() const { return health.up(); }
+  bool usable() const { return admin == admin_state::enabled && health.up(); }
+  /// Whether Pinwheel spawns its process.
+  bool spawned() const { return !argv.empty(); }
 };
 
 }  // namespace pinwheel

@@ -2,10 +2,12 @@
 
 namespace pinwheel {
 
-buffer_pool::buffer_pool(std::size_t buffer_size, std::size_t max_spare)
-    : buffer_size_(buffer_size), max_spare_(max_spare) {}
+buffer_pool::buffer_pool(std::size_t buffer_size, std::size_t max_spare, std::size_t max_lent)
+    : buffer_size_(buffer_size), max_spare_(max_spare), max_lent_(max_lent) {}
 
 buffer_pool::lease buffer_pool::borrow() {
+  if (lent_ >= max_lent_) return {};
+  ++lent_;
   if (spare_.empty()) return lease(this, std::make_unique_for_overwrite<char[]>(buffer_size_));
   lease out(this, std::move(spare_.back()));
   spare_.pop_back();
@@ -23,6 +25,7 @@ buffer_pool::lease& buffer_pool::lease::operator=(lease&& other) noexcept {
 
 void buffer_pool::lease::give_back() {
   if (!data_) return;
+  --pool_->lent_;
   if (pool_->spare_.size() < pool_->max_spare_) pool_->spare_.push_back(std::move(data_));
   data_.reset();
 }

@@ -2,11 +2,13 @@
 //
 // An idle proxied connection holds no buffer: a session waits for readiness,
 // then borrows one, and returns it as soon as the socket has nothing more to
-// read. The pool keeps a few spare buffers so the busy path never allocates.
+// read. The pool keeps a few spare buffers so the busy path never allocates, and may cap the
+// buffers lent at once (a memory budget): borrow() then returns an empty lease.
 // Single-threaded.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -35,10 +37,15 @@ class buffer_pool {
     std::unique_ptr<char[]> data_;
   };
 
-  /// Buffers of `buffer_size` bytes; at most `max_spare` kept when not lent.
-  explicit buffer_pool(std::size_t buffer_size, std::size_t max_spare = 256);
+  /// Buffers of `buffer_size` bytes; at most `max_spare` kept when not lent, and at most
+  /// `max_lent` lent at once.
+  explicit buffer_pool(std::size_t buffer_size, std::size_t max_spare = 256,
+                       std::size_t max_lent = SIZE_MAX);
 
+  /// A buffer, or an empty lease when `max_lent` are out already.
   lease borrow();
+  /// Buffers lent right now.
+  std::size_t lent() const { return lent_; }
   std::size_t buffer_size() const { return buffer_size_; }
   /// Buffers waiting in the pool (for tests and metrics).
   std::size_t spare() const { return spare_.size(); }
@@ -46,6 +53,8 @@ class buffer_pool {
  private:
   std::size_t buffer_size_;
   std::size_t max_spare_;
+  std::size_t max_lent_;
+  std::size_t lent_ = 0;
   std::vector<std::unique_ptr<char[]>> spare_;
 };
 

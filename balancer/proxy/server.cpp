@@ -1,11 +1,11 @@
 #include "proxy/server.hpp"
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "common/local_error.hpp"
+#include "common/spawn_background.hpp"
 #include "config/address.hpp"
 #include "log/log.hpp"
 
@@ -16,10 +16,8 @@ namespace {
 using asio::ip::tcp;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
-bool out_of_resources(const asio::error_code& ec) {
-  return ec == asio::error::no_descriptors || ec.value() == ENFILE ||
-         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
-}
+// With nothing open that could free a descriptor, look again after this long.
+constexpr std::chrono::milliseconds kExhaustedRetry = 100ms;
 
 }  // namespace
 
@@ -36,9 +34,9 @@ server::server(asio::io_context& io, const balancer_options& options, proxy_cont
       ticker_(io),
       session_ended_(io),
       tick_(tick_period(options)) {
-  context_.on_end = [this](session& s) {
-    unlink(s);
-    delete &s;
+  context_.on_end = [this](session& s) { end(s); };
+  context_.on_local_error = [this](const std::error_code& ec) {
+    out_of_resources(ec, "connecting to a backend");
   };
   auto ticks = [this](std::chrono::milliseconds d) {
     return static_cast<unsigned>(std::max<std::int64_t>(1, (d + tick_ - 1ms) / tick_));
@@ -58,42 +56,66 @@ void server::listen() {
 tcp::endpoint server::local_endpoint() const { return acceptor_.local_endpoint(); }
 
 void server::start() {
-  asio::co_spawn(io_, accept_loop(), asio::detached);
-  asio::co_spawn(io_, tick_loop(), asio::detached);
+  spawn_background(io_, accept_loop(), "accept loop");
+  spawn_background(io_, tick_loop(), "timeout ticker");
+}
+
+void server::out_of_resources(const std::error_code& ec, const char* where) {
+  if (!exhausted_) {
+    log_warning(where, ": ", ec.message(), " with ", active_,
+                " connection(s) open: the balancer is out of resources (not a backend's fault); "
+                "accepting pauses until a connection closes. Raise the open-file limit "
+                "(LimitNOFILE=, ulimit -n) or lower balancer.max_connections");
+  }
+  exhausted_ = true;
+}
+
+asio::awaitable<void> server::wait_for_a_session_end(std::chrono::milliseconds limit) {
+  session_ended_.expires_after(limit);
+  co_await session_ended_.async_wait(use_tuple);
 }
 
 asio::awaitable<void> server::accept_loop() {
-  auto last_warning = std::chrono::steady_clock::time_point{};
-  asio::steady_timer backoff(io_);
   while (!stopping_) {
     if (active_ >= options_.max_connections) {
       // Full: leave new clients in the kernel's backlog until a session ends.
-      session_ended_.expires_at(asio::steady_timer::time_point::max());
-      co_await session_ended_.async_wait(use_tuple);
+      co_await wait_for_a_session_end(std::chrono::hours(24));
       continue;
     }
-    auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+    if (exhausted_) {
+      std::size_t before = active_;
+      co_await wait_for_a_session_end(active_ > 0 ? std::chrono::hours(24) : kExhaustedRetry);
+      if (active_ < before) log("a connection closed: accepting again");
+      exhausted_ = false;
+      continue;
+    }
+    tcp::endpoint client;
+    auto [ec, socket] = co_await acceptor_.async_accept(client, use_tuple);
     if (stopping_ || ec == asio::error::operation_aborted) break;
-    if (ec) {
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_warning > 1s) {
-        log_warning("accept failed: ", ec.message(),
-                    out_of_resources(ec)
-                        ? " (raise the open-file limit or lower max_connections); backing off"
-                        : "");
-        last_warning = now;
-      }
-      // Retrying at once would spin: the pending connection stays ready until accepted.
-      backoff.expires_after(out_of_resources(ec) ? 100ms : 10ms);
-      co_await backoff.async_wait(use_tuple);
+    if (is_local_error(ec)) {
+      out_of_resources(ec, "accept");
       continue;
     }
-    serve(std::move(socket));
+    // Anything else (the client gave up before we accepted, a firewall said no) concerns
+    // that one connection: take the next at once.
+    if (ec) continue;
+    serve(std::move(socket), client);
   }
 }
 
-void server::serve(tcp::socket downstream) {
-  auto* s = new session(std::move(downstream), context_);
+void server::accept_backlog() {
+  asio::error_code ec;
+  acceptor_.non_blocking(true, ec);
+  while (!ec) {
+    tcp::endpoint client;
+    tcp::socket socket(io_);
+    acceptor_.accept(socket, client, ec);
+    if (!ec) serve(std::move(socket), client);
+  }
+}
+
+void server::serve(tcp::socket downstream, const tcp::endpoint& client) {
+  auto* s = new session(std::move(downstream), client, context_);
   link(*s);
   s->start();
 }
@@ -105,14 +127,34 @@ void server::link(session& s) {
   ++active_;
 }
 
-void server::unlink(session& s) {
+void server::end(session& s) {
   if (s.prev != nullptr)
     s.prev->next = s.next;
   else
     sessions_ = s.next;
   if (s.next != nullptr) s.next->prev = s.prev;
   --active_;
+  end_reason reason = s.reason().value_or(end_reason::admin);
+  ++ended_[static_cast<int>(reason)];
+  if (reason == end_reason::no_backend) {
+    // A client turned away must leave a trace, but a flood of them must not flood the log.
+    ++no_backend_unlogged_;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_no_backend_log_ >= 1s) {
+      log_warning("no backend became usable within connect_timeout (",
+                  format_duration(options_.connect_timeout), "): reset ", no_backend_unlogged_,
+                  " client connection(s), the last from ", to_string(s.client()));
+      last_no_backend_log_ = now;
+      no_backend_unlogged_ = 0;
+    }
+  }
+  delete &s;
   session_ended_.cancel();
+}
+
+void server::backend_available() {
+  // A session ends only from a handler, never inside backend_available(): the walk is safe.
+  for (session* s = sessions_; s != nullptr; s = s->next) s->backend_available();
 }
 
 asio::awaitable<void> server::tick_loop() {
@@ -128,16 +170,19 @@ asio::awaitable<void> server::tick_loop() {
   }
 }
 
-void server::abort_all() {
+void server::abort_all(end_reason reason) {
   // abort() never ends a session on the spot (see session::close), so the walk is safe.
-  for (session* s = sessions_; s != nullptr; s = s->next) s->abort(true);
+  for (session* s = sessions_; s != nullptr; s = s->next) s->abort(reason, true);
 }
 
 asio::awaitable<void> server::drain() {
   stopping_ = true;
+  // Clients already in the backlog were promised a connection by the kernel: serve them
+  // rather than reset them by closing the acceptor under them.
+  if (acceptor_.is_open()) accept_backlog();
   asio::error_code ignored;
   acceptor_.close(ignored);
-  session_ended_.cancel();  // wakes an accept loop paused at max_connections
+  session_ended_.cancel();  // wakes an accept loop that is paused
 
   auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
   if (active_ > 0)
@@ -148,12 +193,9 @@ asio::awaitable<void> server::drain() {
     co_await session_ended_.async_wait(use_tuple);
   }
   if (active_ > 0) {
-    log("drain timeout: closing ", active_, " connection(s) still open");
-    abort_all();
-    while (active_ > 0) {
-      session_ended_.expires_after(1s);
-      co_await session_ended_.async_wait(use_tuple);
-    }
+    log("drain timeout: resetting ", active_, " connection(s) still open");
+    abort_all(end_reason::drain_cut);
+    while (active_ > 0) co_await wait_for_a_session_end(1s);
   }
   ticker_.cancel();
 }

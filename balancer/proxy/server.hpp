@@ -1,18 +1,23 @@
 // The public side: accepts clients and runs a session for each.
 //
-// Stops accepting (without spinning) at max_connections and backs off on
-// EMFILE/ENFILE; the accept loop never dies. A coarse ticker drives every
-// session's connect and idle timeouts. On drain it closes the acceptor first,
-// then waits for the sessions, then aborts what is left.
+// Accepting pauses (clients wait in the kernel's backlog, nothing spins) while max_connections
+// are open, and while the balancer itself is out of descriptors or memory — until a session
+// ends. Other accept errors concern one connection only and are retried at once; the accept
+// loop never dies. A coarse ticker drives every session's timeouts. On drain it accepts what
+// is already in the backlog (those clients are served, not reset), closes the acceptor, waits
+// for the sessions, then resets what is left at drain_timeout.
 // Single-threaded: everything runs on one io_context thread.
 #pragma once
 
+#include <array>
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
+#include <cstdint>
 
 #include "config/options.hpp"
+#include "proxy/end_reason.hpp"
 #include "proxy/session.hpp"
 
 namespace pinwheel {
@@ -29,34 +34,50 @@ class server {
   /// Starts the accept loop and the timeout ticker.
   void start();
 
-  /// Stops accepting; returns once every session has ended, aborting those still open
+  /// Stops accepting; returns once every session has ended, resetting those still open
   /// after options.drain_timeout.
   asio::awaitable<void> drain();
 
-  /// Closes every open session now.
-  void abort_all();
+  /// Resets every open session now (`reason` says why).
+  void abort_all(end_reason reason);
+
+  /// A backend became usable: sessions waiting for one connect now.
+  void backend_available();
 
   /// Sessions open right now.
   std::size_t active_sessions() const { return active_; }
+  /// Sessions ended, by reason (index: end_reason).
+  std::uint64_t ended(end_reason reason) const { return ended_[static_cast<int>(reason)]; }
 
  private:
   asio::awaitable<void> accept_loop();
-  void serve(asio::ip::tcp::socket downstream);
+  /// Waits until a session ends (or `limit` passes).
+  asio::awaitable<void> wait_for_a_session_end(std::chrono::milliseconds limit);
+  /// Accepts what is waiting in the backlog without blocking (on drain).
+  void accept_backlog();
+  void serve(asio::ip::tcp::socket downstream, const asio::ip::tcp::endpoint& client);
   asio::awaitable<void> tick_loop();
   void link(session& s);
-  void unlink(session& s);
+  void end(session& s);
+  /// Descriptors or memory ran out: pause accepting until a session ends; logged once.
+  void out_of_resources(const std::error_code& ec, const char* where);
 
   asio::io_context& io_;
   const balancer_options& options_;
   proxy_context& context_;
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer ticker_;
-  /// Waited on while at max_connections, and while draining; cancelled when a session ends.
+  /// Waited on while accepting is paused, and while draining; cancelled when a session ends.
   asio::steady_timer session_ended_;
   std::chrono::milliseconds tick_;
   session* sessions_ = nullptr;  // intrusive list head
   std::size_t active_ = 0;
+  std::array<std::uint64_t, 10> ended_{};
   bool stopping_ = false;
+  /// Set by a local error; accepting waits for a session to end, then clears it.
+  bool exhausted_ = false;
+  std::chrono::steady_clock::time_point last_no_backend_log_{};
+  std::uint64_t no_backend_unlogged_ = 0;
 };
 
 /// The ticker's period for these timeouts: fine enough for the shorter one, at most 1s.

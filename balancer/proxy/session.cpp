@@ -1,7 +1,8 @@
 #include "proxy/session.hpp"
 
 #include <asio/post.hpp>
-#include <asio/write.hpp>
+
+#include "common/local_error.hpp"
 
 namespace pinwheel {
 
@@ -19,13 +20,14 @@ void tune(tcp::socket& socket) {
 
 }  // namespace
 
-session::session(tcp::socket downstream, proxy_context& context)
+session::session(tcp::socket downstream, const tcp::endpoint& client, proxy_context& context)
     : downstream_(std::move(downstream)),
       upstream_(downstream_.get_executor()),
+      client_(client),
       context_(context) {}
 
 session::~session() {
-  if (backend_ != nullptr) --backend_->active_connections;
+  if (backend_ != nullptr) context_.pool.drop_connection(*backend_);
 }
 
 void session::start() {
@@ -34,11 +36,19 @@ void session::start() {
 }
 
 void session::connect_next() {
-  auto choice = context_.chooser.pick(context_.backends, tried_);
-  if (!choice) return close();
-  candidate_ = &context_.backends[*choice];
+  backend* choice = context_.chooser->pick(client_.address(), tried_);
+  if (choice == nullptr) {
+    if (!tried_.empty()) return end(end_reason::connect_failure, true);
+    // Nothing usable yet (starting, restarting): wait up to connect_timeout for a backend
+    // rather than turn the client away or leave it hanging.
+    waiting_ = true;
+    activity_ = false;
+    quiet_ticks_ = 0;
+    return;
+  }
+  candidate_ = choice;
   // Counted from the pick on, so concurrent least-connections picks see it.
-  ++candidate_->active_connections;
+  context_.pool.take_connection(*candidate_);
   asio::error_code ec;
   upstream_.open(candidate_->endpoint.protocol(), ec);
   if (ec) return on_connect(ec);
@@ -55,6 +65,12 @@ void session::connect_next() {
   });
 }
 
+void session::backend_available() {
+  if (closed_ || !waiting_) return;
+  waiting_ = false;
+  connect_next();
+}
+
 void session::on_connect(const asio::error_code& result) {
   connecting_ = false;
   asio::error_code ec = connect_timed_out_ ? asio::error::timed_out : result;
@@ -65,22 +81,35 @@ void session::on_connect(const asio::error_code& result) {
     ++candidate.total_connections;
     activity_ = true;
     // The client usually sent its first bytes already: try them now, without waiting.
-    on_readable(requests_, {});
-    if (!closed_) read(responses_);
+    on_readable(to_upstream_, {});
+    if (!closed_) read(to_downstream_);
     return;
   }
-  --candidate.active_connections;
+  context_.pool.drop_connection(candidate);
   if (closed_) return;
   asio::error_code ignored;
   upstream_.close(ignored);
+  if (is_local_error(ec)) {
+    // Our own exhaustion: no backend is to blame, and another would fail the same way.
+    if (context_.on_local_error) context_.on_local_error(ec);
+    return end(end_reason::local_error, true);
+  }
+  ++candidate.connect_failures;
   if (context_.on_connect_failure) context_.on_connect_failure(candidate, ec);
-  tried_.push_back(candidate.index);
-  if (tried_.size() > static_cast<std::size_t>(context_.retries)) return close();
+  tried_.push_back(&candidate);
+  if (tried_.size() > static_cast<std::size_t>(context_.retries))
+    return end(end_reason::connect_failure, true);
   connect_next();
 }
 
-buffer_pool& session::pool_for(const direction& d) const {
-  return d.large ? context_.large_buffers : context_.small_buffers;
+void session::borrow(direction& d) {
+  if (d.large) {
+    d.buffer = context_.large_buffers.borrow();
+    if (d.buffer) return;
+    // The large buffers' memory budget is spent: carry on with small ones.
+    d.large = false;
+  }
+  d.buffer = context_.small_buffers.borrow();
 }
 
 void session::read(direction& d) {
@@ -103,8 +132,9 @@ void session::read(direction& d) {
 
 void session::on_readable(direction& d, const asio::error_code& ec) {
   if (closed_) return;
-  if (ec) return reset_both(d.to);
-  d.buffer = pool_for(d).borrow();
+  if (ec) return end(d.from_reset, true);
+  borrow(d);
+  if (!d.buffer) return end(end_reason::local_error, true);
   asio::error_code read_ec;
   std::size_t n = d.from.read_some(asio::buffer(d.buffer.data(), d.buffer.size()), read_ec);
   if (read_ec == asio::error::would_block) {
@@ -127,68 +157,80 @@ void session::on_read(direction& d, asio::error_code ec, std::size_t n) {
     d.buffer.give_back();
     d.done = true;
     // Both ways ended: close() sends the FIN; a shutdown first would be one more system call.
-    if (requests_.done && responses_.done) return close();
+    if (to_upstream_.done && to_downstream_.done) {
+      // Whoever ended first closed the exchange; the other only answered.
+      bool client_first = &d == &to_downstream_;
+      return end(client_first ? end_reason::client_close : end_reason::backend_close, false);
+    }
     d.to.shutdown(tcp::socket::shutdown_send, ec);
     return;
   }
-  if (ec) return reset_both(d.to);
+  if (ec) return end(d.from_reset, true);
   activity_ = true;
 
   std::size_t written = d.to.write_some(asio::buffer(d.buffer.data(), n), ec);
   if (ec == asio::error::would_block) ec = {}, written = 0;
-  if (ec) return reset_both(d.from);
+  if (ec) return end(d.to_reset, true);
   if (written < n) {
     // The receiver is slower: wait for room, holding this one buffer (backpressure).
-    d.writing = true;
-    ++pending_;
-    asio::async_write(d.to, asio::buffer(d.buffer.data() + written, n - written),
-                      [this, &d](const asio::error_code& ec, std::size_t) {
-                        on_written(d, ec);
-                        handler_done();
-                      });
-    return;
+    d.unsent_begin = written;
+    d.unsent_end = n;
+    return write_rest(d);
   }
   if (n == d.buffer.size() && !d.large) {
     // A bulk flow: bigger buffers mean fewer system calls per byte.
     d.large = true;
-    d.buffer = context_.large_buffers.borrow();
+    d.buffer.give_back();
+    borrow(d);
   }
   read(d);
 }
 
-void session::on_written(direction& d, const asio::error_code& ec) {
+void session::write_rest(direction& d) {
+  // One write_some at a time rather than async_write: each bit of progress counts as
+  // activity, so a slow but steady reader is never taken for an idle one.
+  d.writing = true;
+  ++pending_;
+  d.to.async_write_some(
+      asio::buffer(d.buffer.data() + d.unsent_begin, d.unsent_end - d.unsent_begin),
+      [this, &d](const asio::error_code& ec, std::size_t n) {
+        on_written(d, ec, n);
+        handler_done();
+      });
+}
+
+void session::on_written(direction& d, const asio::error_code& ec, std::size_t n) {
   d.writing = false;
   if (closed_) return;
-  if (ec) return reset_both(d.from);
+  if (ec) return end(d.to_reset, true);
+  activity_ = true;
+  d.unsent_begin += n;
+  if (d.unsent_begin < d.unsent_end) return write_rest(d);
   read(d);
 }
 
-void session::reset_both(tcp::socket& peer) {
-  asio::error_code ignored;
-  if (peer.is_open()) {
-    // Linger 0 makes close() send RST: the peer learns the other side failed.
-    peer.set_option(tcp::socket::linger(true, 0), ignored);
-  }
-  close();
-}
+void session::abort(end_reason reason, bool reset) { end(reason, reset); }
 
-void session::abort(bool reset) {
-  asio::error_code ignored;
+void session::end(end_reason reason, bool reset) {
+  if (closed_) return;
+  reason_ = reason;
   if (reset) {
-    downstream_.set_option(tcp::socket::linger(true, 0), ignored);
-    upstream_.set_option(tcp::socket::linger(true, 0), ignored);
+    // Linger 0 makes close() send RST: each peer learns the exchange did not complete.
+    asio::error_code ignored;
+    if (downstream_.is_open()) downstream_.set_option(tcp::socket::linger(true, 0), ignored);
+    if (upstream_.is_open()) upstream_.set_option(tcp::socket::linger(true, 0), ignored);
   }
   close();
 }
 
 void session::close() {
-  if (closed_) return;
   closed_ = true;
+  waiting_ = false;
   asio::error_code ignored;
+  // Pending operations complete with operation_aborted; they may still point into this
+  // session's buffers, which is why those stay lent until the session is destroyed.
   downstream_.close(ignored);
   upstream_.close(ignored);
-  requests_.buffer.give_back();
-  responses_.buffer.give_back();
   if (pending_ == 0) {
     // Called outside any handler of ours: end from a fresh one, not under the caller's feet.
     ++pending_;
@@ -208,6 +250,10 @@ void session::tick() {
     return;
   }
   ++quiet_ticks_;
+  if (waiting_) {
+    if (quiet_ticks_ >= context_.connect_timeout_ticks) end(end_reason::no_backend, true);
+    return;
+  }
   if (connecting_) {
     if (quiet_ticks_ >= context_.connect_timeout_ticks) {
       connect_timed_out_ = true;
@@ -216,11 +262,14 @@ void session::tick() {
     }
     return;
   }
-  if (quiet_ticks_ >= context_.idle_timeout_ticks) return abort(false);
+  if (quiet_ticks_ >= context_.idle_timeout_ticks) {
+    // Bytes still waiting to be written would be lost: say so with a reset.
+    return end(end_reason::idle_timeout, to_upstream_.writing || to_downstream_.writing);
+  }
   // A whole tick without a byte either way: give the buffers back. Cancelling a socket
   // cancels its writes too, so only while nothing is being written.
-  if (requests_.writing || responses_.writing) return;
-  for (direction* d : {&requests_, &responses_}) {
+  if (to_upstream_.writing || to_downstream_.writing) return;
+  for (direction* d : {&to_upstream_, &to_downstream_}) {
     if (d->buffer && !d->done && !d->parking) {
       d->parking = true;
       asio::error_code ignored;

@@ -1,29 +1,33 @@
 // One proxied connection: downstream (the client) to upstream (a backend).
 //
-// Reads top to bottom: choose a backend, connect (retrying elsewhere), relay
-// both ways, account. Both sockets and their buffers belong to the session and
-// die with it. Bytes are opaque; end-of-stream is forwarded as end-of-stream
-// (half-close) and a reset as a reset.
+// Reads top to bottom: choose a backend (or wait up to connect_timeout for one to become
+// usable), connect (retrying elsewhere), relay both ways, account. Both sockets and their
+// buffers belong to the session and die with it. Bytes are opaque; end-of-stream is forwarded
+// as end-of-stream (half-close) and a reset as a reset. Whenever the proxy drops bytes it
+// resets, so a cut never looks like a complete exchange.
 //
-// Each direction is a small state machine of Asio completion handlers rather
-// than a coroutine: an idle connection then costs a few hundred bytes. A busy
-// ("hot") direction reads with async_read_some into a borrowed buffer, which
-// costs one recv per message and no epoll_ctl; a direction quiet for a tick is
-// parked: its buffer goes back to the pool and it waits for readiness without
-// one (async_wait). Timeouts come from the server's coarse ticker (tick()), not
-// a timer per read: the hot path only sets a flag.
+// Each direction is a small state machine of Asio completion handlers rather than a
+// coroutine: an idle connection then costs a few hundred bytes. A busy ("hot") direction
+// reads with async_read_some into a borrowed buffer, which costs one recv per message and no
+// epoll_ctl; a direction quiet for a tick is parked: its buffer goes back to the pool and it
+// waits for readiness without one (async_wait). Timeouts come from the server's coarse ticker
+// (tick()), not a timer per read: the hot path only sets a flag. Bytes moving either way —
+// read or written — count as activity.
 //
-// Lifetime: heap-allocated by the server; it hands itself to
-// proxy_context::on_end once closed and no handler of its is pending.
+// Lifetime: heap-allocated by the server; it hands itself to proxy_context::on_end once closed
+// and no handler of its is pending. Buffers go back to their pools only from a handler that
+// has completed, or with the session itself, never while an operation may point into them.
 // Single-threaded: all calls on the io_context's thread.
 #pragma once
 
 #include <asio/ip/tcp.hpp>
 #include <functional>
+#include <optional>
 #include <vector>
 
-#include "pool/backend.hpp"
+#include "pool/backend_pool.hpp"
 #include "proxy/buffer_pool.hpp"
+#include "proxy/end_reason.hpp"
 #include "strategy/strategy.hpp"
 
 namespace pinwheel {
@@ -32,26 +36,31 @@ class session;
 
 /// What sessions share: the pool of backends and how to use it.
 struct proxy_context {
-  std::vector<backend>& backends;
-  strategy& chooser;
+  backend_pool& pool;
+  /// The strategy in force (a pointer, so it can be switched while running).
+  strategy* chooser = nullptr;
   /// Buffers for ordinary messages, and larger ones for directions that fill those.
   buffer_pool& small_buffers;
   buffer_pool& large_buffers;
   /// Further connect attempts after a failed one.
   int retries = 3;
-  /// Ticks a connect may take, and a connection may stay silent.
+  /// Ticks a connect (or a wait for a usable backend) may take, and a connection may stay
+  /// silent.
   unsigned connect_timeout_ticks = 8;
   unsigned idle_timeout_ticks = 240;
-  /// Told about each failed connect (passive health checking).
+  /// Told about each connect that failed through the backend's fault (passive health checks).
   std::function<void(backend&, const std::error_code&)> on_connect_failure;
+  /// Told when the balancer itself ran out of descriptors or memory (accepting pauses).
+  std::function<void(const std::error_code&)> on_local_error;
   /// Takes a finished session (unlinks and deletes it).
   std::function<void(session&)> on_end;
 };
 
 class session {
  public:
-  session(asio::ip::tcp::socket downstream, proxy_context& context);
-  /// Stops counting this connection against its backend.
+  session(asio::ip::tcp::socket downstream, const asio::ip::tcp::endpoint& client,
+          proxy_context& context);
+  /// Releases its backend connection; its buffers go back to their pools.
   ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;
@@ -59,13 +68,21 @@ class session {
   /// Chooses a backend and connects; the session then runs by itself.
   void start();
 
-  /// One tick of the server's coarse clock: times out a connect or an idle connection,
-  /// and parks directions that were quiet for the whole tick.
+  /// A backend became usable: a session waiting for one connects now.
+  void backend_available();
+
+  /// One tick of the server's coarse clock: times out a connect, a wait for a backend or an
+  /// idle connection, and parks directions that were quiet for the whole tick.
   void tick();
 
-  /// Closes both sides now; with `reset`, with RST so neither peer mistakes the cut for a
-  /// complete exchange (used when the drain timeout cuts connections short).
-  void abort(bool reset);
+  /// Ends the connection now for `reason`; with `reset`, with RST on both sides so neither
+  /// peer mistakes the cut for a complete exchange.
+  void abort(end_reason reason, bool reset);
+
+  /// Why it ended; set once it has.
+  std::optional<end_reason> reason() const { return reason_; }
+  /// The client's address, as accepted.
+  const asio::ip::tcp::endpoint& client() const { return client_; }
 
   /// Intrusive links for the server's list of live sessions.
   session* prev = nullptr;
@@ -76,11 +93,16 @@ class session {
   struct direction {
     asio::ip::tcp::socket& from;
     asio::ip::tcp::socket& to;
-    buffer_pool::lease buffer;  // held only while hot
-    bool writing = false;       // an async write to `to` is pending
-    bool parking = false;       // its read was cancelled to give the buffer back
-    bool large = false;         // it filled a small buffer: use large ones
-    bool done = false;          // end of stream seen and passed on
+    /// How `to` resetting or failing a write is reported, and likewise `from`.
+    end_reason to_reset;
+    end_reason from_reset;
+    buffer_pool::lease buffer;     // held only while hot
+    std::size_t unsent_begin = 0;  // bytes [unsent_begin, unsent_end) of buffer still to write
+    std::size_t unsent_end = 0;
+    bool writing = false;  // an async write to `to` is pending
+    bool parking = false;  // its read was cancelled to give the buffer back
+    bool large = false;    // it filled a small buffer: use large ones
+    bool done = false;     // end of stream seen and passed on
   };
 
   void connect_next();
@@ -88,29 +110,38 @@ class session {
   void read(direction& d);
   void on_readable(direction& d, const asio::error_code& ec);
   void on_read(direction& d, asio::error_code ec, std::size_t n);
-  void on_written(direction& d, const asio::error_code& ec);
-  /// Ends the connection with a reset on `peer`'s side, propagating one the other side saw.
-  void reset_both(asio::ip::tcp::socket& peer);
-  /// Closes both sockets; the session ends once its pending handlers have run.
+  void write_rest(direction& d);
+  void on_written(direction& d, const asio::error_code& ec, std::size_t n);
+  /// Borrows a buffer for `d`: a large one if it moves bulk and the budget allows.
+  void borrow(direction& d);
+  /// Records why the connection ended (the first reason wins) and closes; with `reset`,
+  /// both sockets send RST.
+  void end(end_reason reason, bool reset);
+  /// Closes both sockets; the session is handed back once its pending handlers have run.
   void close();
   /// Accounts for one handler having run; hands the session back when nothing is left.
   void handler_done();
-  buffer_pool& pool_for(const direction& d) const;
 
   asio::ip::tcp::socket downstream_;
   asio::ip::tcp::socket upstream_;
+  asio::ip::tcp::endpoint client_;
   proxy_context& context_;
-  direction requests_{downstream_, upstream_};
-  direction responses_{upstream_, downstream_};
+  /// Client bytes on their way to the backend, and the backend's on their way back.
+  direction to_upstream_{downstream_, upstream_, end_reason::backend_reset,
+                         end_reason::client_reset};
+  direction to_downstream_{upstream_, downstream_, end_reason::client_reset,
+                           end_reason::backend_reset};
   backend* backend_ = nullptr;
   backend* candidate_ = nullptr;
-  std::vector<std::size_t> tried_;  // backends that failed this connection
+  std::vector<backend*> tried_;  // backends that failed this connection; compared, never used
+  std::optional<end_reason> reason_;
 
   unsigned pending_ = 0;  // handlers still to run
   bool closed_ = false;
+  bool waiting_ = false;  // for a usable backend
   bool connecting_ = false;
   bool connect_timed_out_ = false;
-  /// Set on every read; cleared by tick().
+  /// Set whenever bytes move; cleared by tick().
   bool activity_ = true;
   unsigned quiet_ticks_ = 0;
 };

@@ -1,7 +1,7 @@
-// Least-connections: the usable backend with the fewest open connections.
+// Least-connections: the usable member with the fewest open connections.
 //
-// Ties are broken in rotation (the scan starts after the last pick), so equal
-// load still spreads evenly instead of piling onto the lowest index.
+// Ties are broken in rotation (the scan starts after the last pick), so equal load still
+// spreads evenly instead of piling onto the first member.
 #pragma once
 
 #include "strategy/strategy.hpp"
@@ -10,10 +10,13 @@ namespace pinwheel {
 
 class least_connections : public strategy {
  public:
-  std::optional<std::size_t> pick(std::span<const backend> backends,
-                                  std::span<const std::size_t> exclude) override;
+  explicit least_connections(const backend_pool& pool) : pool_(pool) {}
+
+  backend* pick(const asio::ip::address& client, std::span<backend* const> avoid) override;
+  void members_changed(std::span<backend* const> members) override;
 
  private:
+  const backend_pool& pool_;
   std::size_t next_ = 0;  // where the next scan starts
 };
 

@@ -1,4 +1,4 @@
-// Round-robin: each usable backend in turn, in index order.
+// Round-robin: each usable member in turn, in pool order.
 #pragma once
 
 #include "strategy/strategy.hpp"
@@ -7,10 +7,13 @@ namespace pinwheel {
 
 class round_robin : public strategy {
  public:
-  std::optional<std::size_t> pick(std::span<const backend> backends,
-                                  std::span<const std::size_t> exclude) override;
+  explicit round_robin(const backend_pool& pool) : pool_(pool) {}
+
+  backend* pick(const asio::ip::address& client, std::span<backend* const> avoid) override;
+  void members_changed(std::span<backend* const> members) override;
 
  private:
+  const backend_pool& pool_;
   std::size_t next_ = 0;  // where the next scan starts
 };
 

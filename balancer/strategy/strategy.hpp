@@ -1,31 +1,36 @@
 // A balancing strategy: which backend gets the next connection.
 //
-// One small interface, as HAProxy's lb_* plug-ins: a strategy sees the backends'
-// health and open-connection counts and picks one. Adding a strategy means one
-// .hpp/.cpp pair, its test, and one line in strategy_registry.cpp.
+// One small interface in HAProxy's shape: pick a usable backend for a client, avoiding the
+// ones this connection already failed on, and (through pool_events) hear about membership,
+// usability and connections taken or dropped. Strategies read the pool they were made for and
+// get randomness from outside, so tests can fix it. Adding a strategy means one .hpp/.cpp pair,
+// its test, and one line in strategy_registry.cpp.
 #pragma once
 
-#include <optional>
+#include <asio/ip/address.hpp>
+#include <cstdint>
+#include <functional>
 #include <span>
 
-#include "pool/backend.hpp"
+#include "pool/backend_pool.hpp"
+#include "pool/pool_events.hpp"
 
 namespace pinwheel {
 
-class strategy {
- public:
-  virtual ~strategy() = default;
+/// Uniform 64-bit random numbers (a seeded engine in tests).
+using random_source = std::function<std::uint64_t()>;
 
-  /// The backend for a new connection: usable, and not one of `exclude` (backends this
-  /// connection already failed to reach). nullopt when none qualifies.
-  virtual std::optional<std::size_t> pick(std::span<const backend> backends,
-                                          std::span<const std::size_t> exclude) = 0;
+class strategy : public pool_events {
+ public:
+  /// The backend for a new connection from `client`: usable, and not one of `avoid`
+  /// (backends this connection already failed to reach). nullptr when none qualifies.
+  virtual backend* pick(const asio::ip::address& client, std::span<backend* const> avoid) = 0;
 };
 
-/// Whether `index` is in `exclude` (a handful of entries at most).
-inline bool excluded(std::span<const std::size_t> exclude, std::size_t index) {
-  for (std::size_t e : exclude) {
-    if (e == index) return true;
+/// Whether `b` is in `avoid` (a handful of entries at most).
+inline bool avoided(std::span<backend* const> avoid, const backend* b) {
+  for (const backend* a : avoid) {
+    if (a == b) return true;
   }
   return false;
 }

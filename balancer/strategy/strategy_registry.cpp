@@ -7,20 +7,22 @@ namespace pinwheel {
 
 namespace {
 
+using factory = std::unique_ptr<strategy> (*)(const backend_pool&, random_source);
+
 struct registration {
   const char* name;
-  std::unique_ptr<strategy> (*make)();
+  factory make;
 };
 
 template <class T>
-std::unique_ptr<strategy> make() {
-  return std::make_unique<T>();
+std::unique_ptr<strategy> make_deterministic(const backend_pool& pool, random_source) {
+  return std::make_unique<T>(pool);
 }
 
 // One line per strategy.
 constexpr registration kStrategies[] = {
-    {"round-robin", make<round_robin>},
-    {"least-connections", make<least_connections>},
+    {"round-robin", make_deterministic<round_robin>},
+    {"least-connections", make_deterministic<least_connections>},
 };
 
 }  // namespace
@@ -31,11 +33,17 @@ std::vector<std::string> strategy_names() {
   return names;
 }
 
-bool is_strategy(const std::string& name) { return make_strategy(name) != nullptr; }
-
-std::unique_ptr<strategy> make_strategy(const std::string& name) {
+bool is_strategy(const std::string& name) {
   for (const registration& r : kStrategies) {
-    if (name == r.name) return r.make();
+    if (name == r.name) return true;
+  }
+  return false;
+}
+
+std::unique_ptr<strategy> make_strategy(const std::string& name, const backend_pool& pool,
+                                        random_source random) {
+  for (const registration& r : kStrategies) {
+    if (name == r.name) return r.make(pool, std::move(random));
   }
   return nullptr;
 }

@@ -15,7 +15,9 @@ std::vector<std::string> strategy_names();
 /// Whether `name` is registered.
 bool is_strategy(const std::string& name);
 
-/// A new instance of the named strategy; nullptr if unknown.
-std::unique_ptr<strategy> make_strategy(const std::string& name);
+/// A new instance of the named strategy over `pool`, drawing randomness from `random`;
+/// nullptr if unknown.
+std::unique_ptr<strategy> make_strategy(const std::string& name, const backend_pool& pool,
+                                        random_source random);
 
 }  // namespace pinwheel

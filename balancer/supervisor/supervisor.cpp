@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/spawn_background.hpp"
 #include "config/address.hpp"
 #include "log/log.hpp"
 
@@ -26,7 +27,7 @@ namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 // Runs in the forked child: only async-signal-safe calls until exec.
-[[noreturn]] void exec_child(const backend_plan& plan, const std::vector<char*>& argv, pid_t parent,
+[[noreturn]] void exec_child(int cpu, const std::vector<char*>& argv, pid_t parent,
                              const int fds[4]) {
   // Die with the balancer, even if it is SIGKILLed; it may already be gone.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -42,7 +43,7 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   cpu_set_t set;
   CPU_ZERO(&set);
-  CPU_SET(plan.cpu, &set);
+  CPU_SET(cpu, &set);
   sched_setaffinity(0, sizeof(set), &set);
   dup2(fds[0], STDIN_FILENO);
   dup2(fds[1], STDOUT_FILENO);
@@ -77,39 +78,41 @@ std::string describe_exit(int status) {
   return "stopped with wait status " + std::to_string(status);
 }
 
-supervisor::supervisor(asio::io_context& io, const backends_options& options, const run_plan& plan,
-                       std::vector<backend>& backends, health_checker& health)
+supervisor::supervisor(asio::io_context& io, const backends_options& options, backend_pool& pool,
+                       health_checker& health, std::function<void(backend&)> on_given_up)
     : io_(io),
       options_(options),
-      plan_(plan),
-      backends_(backends),
+      pool_(pool),
       health_(health),
-      children_(plan.backends.size()),
+      on_given_up_(std::move(on_given_up)),
       sigchld_(io, SIGCHLD),
       child_exited_(io),
-      outputs_closed_(io) {
-  for (child& c : children_) c.restart_timer = std::make_unique<asio::steady_timer>(io_);
+      outputs_closed_(io) {}
+
+asio::steady_timer& supervisor::restart_timer(backend& b) {
+  auto& timer = restart_timers_[&b];
+  if (!timer) timer = std::make_unique<asio::steady_timer>(io_);
+  return *timer;
 }
 
 void supervisor::start() {
-  asio::co_spawn(io_, reap_loop(), asio::detached);
-  for (std::size_t i = 0; i < children_.size(); ++i) spawn(i);
+  spawn_background(io_, reap_loop(), "process reaper");
+  for (backend* b : pool_.members()) {
+    if (b->spawned()) spawn(*b);
+  }
 }
 
-void supervisor::spawn(std::size_t index) {
-  const backend_plan& plan = plan_.backends[index];
-  child& c = children_[index];
+void supervisor::spawn(backend& b) {
   int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null_fd < 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 ||
       pipe2(status, O_CLOEXEC) != 0) {
     int error = errno;
     close_all({null_fd, out[0], out[1], err[0], err[1], status[0], status[1]});
-    throw std::system_error(error, std::system_category(),
-                            "creating pipes for backend " + std::to_string(index));
+    throw std::system_error(error, std::system_category(), "creating pipes for backend " + b.name);
   }
   std::vector<char*> argv;
-  for (const std::string& arg : plan.argv) argv.push_back(const_cast<char*>(arg.c_str()));
+  for (const std::string& arg : b.argv) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
 
   // Signals stay blocked across fork so none is handled by Asio's handler in the child.
@@ -120,15 +123,14 @@ void supervisor::spawn(std::size_t index) {
   pid_t pid = fork();
   if (pid == 0) {
     const int fds[4] = {null_fd, out[1], err[1], status[1]};
-    exec_child(plan, argv, parent, fds);
+    exec_child(b.cpu, argv, parent, fds);
   }
   int fork_error = errno;
   sigprocmask(SIG_SETMASK, &previous, nullptr);
   close_all({null_fd, out[1], err[1], status[1]});
   if (pid < 0) {
     close_all({out[0], err[0], status[0]});
-    throw std::system_error(fork_error, std::system_category(),
-                            "fork for backend " + std::to_string(index));
+    throw std::system_error(fork_error, std::system_category(), "fork for backend " + b.name);
   }
   setpgid(pid, pid);  // also here, so a stop() right after fork finds the group
 
@@ -139,17 +141,17 @@ void supervisor::spawn(std::size_t index) {
   while (n < 0 && errno == EINTR);
   ::close(status[0]);
 
-  c.pid = pid;
-  c.started = std::chrono::steady_clock::now();
-  std::string prefix = "[backend " + std::to_string(index) + "] ";
+  if (b.process.started != std::chrono::steady_clock::time_point{}) ++b.process.restarts;
+  b.process.pid = pid;
+  b.process.started = std::chrono::steady_clock::now();
+  std::string prefix = "[backend " + b.name + "] ";
   forward(out[0], STDOUT_FILENO, prefix);
   forward(err[0], STDERR_FILENO, prefix);
   if (n > 0) {
-    log("backend ", index, ": cannot run ", plan.argv[0], ": ", std::strerror(exec_errno));
+    log("backend ", b.name, ": cannot run ", b.argv[0], ": ", std::strerror(exec_errno));
   } else {
-    log("backend ", index, " started: pid ", pid, ", cpu ", plan.cpu, ", ",
-        to_string(plan.endpoint));
-    health_.process_started(backends_[index]);
+    log("backend ", b.name, " started: pid ", pid, ", cpu ", b.cpu, ", ", to_string(b.endpoint));
+    health_.process_started(b);
   }
 }
 
@@ -169,8 +171,8 @@ asio::awaitable<void> supervisor::reap_loop() {
     pid_t pid;
     // One SIGCHLD may stand for several exits.
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-      for (std::size_t i = 0; i < children_.size(); ++i) {
-        if (children_[i].pid == pid) exited(i, status);
+      for (backend* b : pool_.members()) {
+        if (b->process.pid == pid) exited(*b, status);
       }
     }
     if (stopping_ && running() == 0) co_return;
@@ -181,12 +183,12 @@ asio::awaitable<void> supervisor::reap_loop() {
 
 std::size_t supervisor::running() const {
   std::size_t n = 0;
-  for (const child& c : children_) n += c.pid != 0;
+  for (const backend* b : pool_.members()) n += b->process.pid != 0;
   return n;
 }
 
-void supervisor::exited(std::size_t index, int status) {
-  child& c = children_[index];
+void supervisor::exited(backend& b, int status) {
+  backend_process& c = b.process;
   pid_t pid = c.pid;
   c.pid = 0;
   // Whatever the backend started itself (its process group) goes with it, or it could
@@ -194,38 +196,41 @@ void supervisor::exited(std::size_t index, int status) {
   ::kill(-pid, SIGKILL);
   child_exited_.cancel();
   std::string how = "pid " + std::to_string(pid) + " " + describe_exit(status);
-  health_.process_exited(backends_[index], how);
+  health_.process_exited(b, how);
   if (stopping_) return;
 
   auto uptime = std::chrono::steady_clock::now() - c.started;
   c.quick_exits = uptime >= options_.min_uptime ? 0 : c.quick_exits + 1;
   if (c.quick_exits > options_.max_restarts) {
-    log("backend ", index, " is crash-looping: it exited ", c.quick_exits,
+    c.given_up = true;
+    log("backend ", b.name, " is crash-looping: it exited ", c.quick_exits,
         " times in a row within min_uptime (", format_duration(options_.min_uptime),
-        ") of starting; giving up on it — the other backends keep serving. Last: ", how);
+        ") of starting; giving up on it. Last: ", how);
+    if (on_given_up_) on_given_up_(b);
     return;
   }
   auto delay = options_.restart_delay;
   for (int i = 1; i < c.quick_exits && delay < options_.restart_delay_max; ++i) delay *= 2;
   delay = std::min(delay, options_.restart_delay_max);
-  log("backend ", index, " (", how, "); restarting in ", format_duration(delay));
-  c.restart_timer->expires_after(delay);
-  c.restart_timer->async_wait([this, index](const asio::error_code& ec) {
+  log("backend ", b.name, " (", how, "); restarting in ", format_duration(delay));
+  asio::steady_timer& timer = restart_timer(b);
+  timer.expires_after(delay);
+  timer.async_wait([this, &b](const asio::error_code& ec) {
     if (ec || stopping_) return;
     try {
-      spawn(index);
+      spawn(b);
     } catch (const std::exception& e) {
-      log("backend ", index, ": restart failed: ", e.what());
+      log("backend ", b.name, ": restart failed: ", e.what());
     }
   });
 }
 
 asio::awaitable<void> supervisor::stop() {
   stopping_ = true;
-  for (child& c : children_) {
-    c.restart_timer->cancel();
+  for (auto& [b, timer] : restart_timers_) timer->cancel();
+  for (backend* b : pool_.members()) {
     // The whole group, so a backend's own children (e.g. npm -> node) stop too.
-    if (c.pid != 0) ::kill(-c.pid, SIGTERM);
+    if (b->process.pid != 0) ::kill(-b->process.pid, SIGTERM);
   }
   auto deadline = std::chrono::steady_clock::now() + options_.stop_timeout;
   while (running() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -233,11 +238,11 @@ asio::awaitable<void> supervisor::stop() {
     co_await child_exited_.async_wait(use_tuple);
   }
   if (running() > 0) {
-    for (child& c : children_) {
-      if (c.pid == 0) continue;
-      log("backend still running ", format_duration(options_.stop_timeout),
-          " after SIGTERM: SIGKILL to pid ", c.pid);
-      ::kill(-c.pid, SIGKILL);
+    for (backend* b : pool_.members()) {
+      if (b->process.pid == 0) continue;
+      log("backend ", b->name, " still running ", format_duration(options_.stop_timeout),
+          " after SIGTERM: SIGKILL to pid ", b->process.pid);
+      ::kill(-b->process.pid, SIGKILL);
     }
     while (running() > 0) {
       child_exited_.expires_after(1s);
@@ -254,9 +259,9 @@ asio::awaitable<void> supervisor::stop() {
 }
 
 void supervisor::kill_all() {
-  for (child& c : children_) {
-    c.restart_timer->cancel();
-    if (c.pid != 0) ::kill(-c.pid, SIGKILL);
+  for (auto& [b, timer] : restart_timers_) timer->cancel();
+  for (backend* b : pool_.members()) {
+    if (b->process.pid != 0) ::kill(-b->process.pid, SIGKILL);
   }
 }
 

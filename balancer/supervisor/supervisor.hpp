@@ -14,23 +14,24 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
-#include <vector>
 
-#include "pool/backend.hpp"
-#include "health/health_checker.hpp"
 #include "config/options.hpp"
+#include "health/health_checker.hpp"
+#include "pool/backend_pool.hpp"
 #include "supervisor/output_forwarder.hpp"
-#include "config/run_plan.hpp"
 
 namespace pinwheel {
 
 class supervisor {
  public:
-  supervisor(asio::io_context& io, const backends_options& options, const run_plan& plan,
-             std::vector<backend>& backends, health_checker& health);
+  /// `on_given_up` hears of each backend given up as crash-looping.
+  supervisor(asio::io_context& io, const backends_options& options, backend_pool& pool,
+             health_checker& health, std::function<void(backend&)> on_given_up);
 
-  /// Spawns every backend.
+  /// Spawns every member of the pool that has a command.
   void start();
 
   /// SIGTERM to every backend, SIGKILL to those still running after stop_timeout; returns
@@ -41,26 +42,21 @@ class supervisor {
   void kill_all();
 
  private:
-  struct child {
-    pid_t pid = 0;
-    std::chrono::steady_clock::time_point started;
-    int quick_exits = 0;  // exits in a row, each within min_uptime of starting
-    std::unique_ptr<asio::steady_timer> restart_timer;
-  };
-
-  void spawn(std::size_t index);
+  void spawn(backend& b);
   /// Copies a child's pipe to our `target_fd` until end of file.
   void forward(int pipe_fd, int target_fd, const std::string& prefix);
   asio::awaitable<void> reap_loop();
-  void exited(std::size_t index, int status);
+  void exited(backend& b, int status);
   std::size_t running() const;
+  /// The timer that delays `b`'s next start.
+  asio::steady_timer& restart_timer(backend& b);
 
   asio::io_context& io_;
   const backends_options& options_;
-  const run_plan& plan_;
-  std::vector<backend>& backends_;
+  backend_pool& pool_;
   health_checker& health_;
-  std::vector<child> children_;
+  std::function<void(backend&)> on_given_up_;
+  std::map<const backend*, std::unique_ptr<asio::steady_timer>> restart_timers_;
   asio::signal_set sigchld_;
   asio::steady_timer child_exited_;    // cancelled on every reap, to wake stop()
   asio::steady_timer outputs_closed_;  // cancelled when the last output pipe closes

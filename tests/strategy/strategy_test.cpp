@@ -9,107 +9,147 @@
 namespace pinwheel {
 namespace {
 
-std::vector<backend> make_backends(std::size_t n) {
-  std::vector<backend> backends(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    backends[i].index = i;
-    backends[i].health = health_state(1, 1, /*initially_up=*/true);
+// A pool of `n` backends named "0", "1", …, all up.
+struct test_pool {
+  explicit test_pool(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      backend b;
+      b.name = std::to_string(i);
+      b.health = health_state(1, 1, /*initially_up=*/true);
+      pool.add(std::move(b));
+    }
   }
-  return backends;
-}
+  backend& operator[](std::size_t i) { return *pool.members()[i]; }
+
+  backend_pool pool;
+};
+
+const asio::ip::address kClient = asio::ip::make_address("127.0.0.1");
 
 void take_down(backend& b) { b.health.record(false, health_state::clock::time_point{}); }
 
-std::vector<std::size_t> picks(strategy& s, const std::vector<backend>& backends, int n,
-                               std::vector<std::size_t> exclude = {}) {
-  std::vector<std::size_t> out;
-  for (int i = 0; i < n; ++i) out.push_back(s.pick(backends, exclude).value_or(99));
+// The names of `n` successive picks ("-" for none).
+std::vector<std::string> picks(strategy& s, int n, std::vector<backend*> avoid = {}) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    backend* b = s.pick(kClient, avoid);
+    out.push_back(b ? b->name : "-");
+  }
   return out;
 }
 
-TEST(RoundRobin, RotatesInIndexOrder) {
-  auto backends = make_backends(3);
-  round_robin rr;
-  EXPECT_EQ(picks(rr, backends, 7), (std::vector<std::size_t>{0, 1, 2, 0, 1, 2, 0}));
+using names = std::vector<std::string>;
+
+TEST(RoundRobin, RotatesInPoolOrder) {
+  test_pool backends(3);
+  round_robin rr(backends.pool);
+  EXPECT_EQ(picks(rr, 7), (names{"0", "1", "2", "0", "1", "2", "0"}));
 }
 
 TEST(RoundRobin, SkipsDownBackendsAndResumesWhenTheyReturn) {
-  auto backends = make_backends(3);
-  round_robin rr;
+  test_pool backends(3);
+  round_robin rr(backends.pool);
   take_down(backends[1]);
-  EXPECT_EQ(picks(rr, backends, 4), (std::vector<std::size_t>{0, 2, 0, 2}));
+  EXPECT_EQ(picks(rr, 4), (names{"0", "2", "0", "2"}));
   backends[1].health.record(true, {});
-  EXPECT_EQ(picks(rr, backends, 3), (std::vector<std::size_t>{0, 1, 2}));
+  EXPECT_EQ(picks(rr, 3), (names{"0", "1", "2"}));
 }
 
-TEST(RoundRobin, AvoidsExcludedBackends) {
-  auto backends = make_backends(3);
-  round_robin rr;
-  EXPECT_EQ(picks(rr, backends, 3, {0}), (std::vector<std::size_t>{1, 2, 1}));
+TEST(RoundRobin, SkipsDrainingAndDisabledBackends) {
+  test_pool backends(3);
+  round_robin rr(backends.pool);
+  backends.pool.set_admin(backends[0], admin_state::draining);
+  backends.pool.set_admin(backends[2], admin_state::disabled);
+  EXPECT_EQ(picks(rr, 2), (names{"1", "1"}));
+  backends.pool.set_admin(backends[0], admin_state::enabled);
+  EXPECT_EQ(picks(rr, 2), (names{"0", "1"}));
+}
+
+TEST(RoundRobin, AvoidsBackendsThisConnectionFailedOn) {
+  test_pool backends(3);
+  round_robin rr(backends.pool);
+  EXPECT_EQ(picks(rr, 3, {&backends[0]}), (names{"1", "2", "1"}));
 }
 
 TEST(RoundRobin, NoneWhenNothingIsUsable) {
-  auto backends = make_backends(2);
-  round_robin rr;
+  test_pool backends(2);
+  round_robin rr(backends.pool);
   take_down(backends[0]);
-  EXPECT_EQ(rr.pick(backends, std::vector<std::size_t>{1}), std::nullopt);
+  EXPECT_EQ(rr.pick(kClient, std::vector<backend*>{&backends[1]}), nullptr);
   take_down(backends[1]);
-  EXPECT_EQ(rr.pick(backends, {}), std::nullopt);
-  EXPECT_EQ(rr.pick(std::span<const backend>{}, {}), std::nullopt);
+  EXPECT_EQ(rr.pick(kClient, {}), nullptr);
+  test_pool empty(0);
+  round_robin none(empty.pool);
+  EXPECT_EQ(none.pick(kClient, {}), nullptr);
+}
+
+TEST(RoundRobin, KeepsRotatingWhenABackendIsRetired) {
+  test_pool backends(3);
+  round_robin rr(backends.pool);
+  backends.pool.set_listener(&rr);
+  EXPECT_EQ(picks(rr, 3), (names{"0", "1", "2"}));
+  backends.pool.retire(backends[2]);
+  EXPECT_EQ(picks(rr, 3), (names{"0", "1", "0"}));
 }
 
 TEST(LeastConnections, PicksTheBackendWithFewestOpenConnections) {
-  auto backends = make_backends(3);
+  test_pool backends(3);
   backends[0].active_connections = 5;
   backends[1].active_connections = 2;
   backends[2].active_connections = 7;
-  least_connections lc;
-  EXPECT_EQ(lc.pick(backends, {}), 1u);
+  least_connections lc(backends.pool);
+  EXPECT_EQ(picks(lc, 1), (names{"1"}));
 }
 
 TEST(LeastConnections, BreaksTiesInRotation) {
-  auto backends = make_backends(3);
-  least_connections lc;
+  test_pool backends(3);
+  least_connections lc(backends.pool);
   // All idle: equal load spreads evenly instead of piling onto backend 0.
-  EXPECT_EQ(picks(lc, backends, 6), (std::vector<std::size_t>{0, 1, 2, 0, 1, 2}));
+  EXPECT_EQ(picks(lc, 6), (names{"0", "1", "2", "0", "1", "2"}));
 }
 
 TEST(LeastConnections, TieRotationStartsAfterTheLastPick) {
-  auto backends = make_backends(4);
+  test_pool backends(4);
   backends[1].active_connections = 3;
-  least_connections lc;
-  EXPECT_EQ(picks(lc, backends, 3), (std::vector<std::size_t>{0, 2, 3}));
+  least_connections lc(backends.pool);
+  EXPECT_EQ(picks(lc, 3), (names{"0", "2", "3"}));
 }
 
-TEST(LeastConnections, SkipsDownAndExcludedBackends) {
-  auto backends = make_backends(3);
+TEST(LeastConnections, SkipsDownAndAvoidedBackends) {
+  test_pool backends(3);
   backends[0].active_connections = 9;
   take_down(backends[1]);
-  least_connections lc;
-  EXPECT_EQ(lc.pick(backends, {}), 2u);
-  EXPECT_EQ(lc.pick(backends, std::vector<std::size_t>{2}), 0u);
-  EXPECT_EQ(lc.pick(backends, std::vector<std::size_t>{0, 2}), std::nullopt);
+  least_connections lc(backends.pool);
+  EXPECT_EQ(picks(lc, 1), (names{"2"}));
+  EXPECT_EQ(picks(lc, 1, {&backends[2]}), (names{"0"}));
+  EXPECT_EQ(picks(lc, 1, {&backends[0], &backends[2]}), (names{"-"}));
 }
 
-TEST(LeastConnections, FollowsLoadAsConnectionsOpen) {
-  auto backends = make_backends(2);
-  least_connections lc;
-  // Simulate the session taking each connection as it is picked.
-  std::vector<std::size_t> chosen;
+TEST(LeastConnections, FollowsLoadAsConnectionsOpenAndClose) {
+  test_pool backends(2);
+  least_connections lc(backends.pool);
+  // The session takes each connection through the pool as it is picked.
+  names chosen;
   for (int i = 0; i < 4; ++i) {
-    std::size_t pick = *lc.pick(backends, {});
-    ++backends[pick].active_connections;
-    chosen.push_back(pick);
+    backend* b = lc.pick(kClient, {});
+    backends.pool.take_connection(*b);
+    chosen.push_back(b->name);
   }
-  EXPECT_EQ(chosen, (std::vector<std::size_t>{0, 1, 0, 1}));
-  backends[0].active_connections = 0;  // backend 0's connections all closed
-  EXPECT_EQ(lc.pick(backends, {}), 0u);
+  EXPECT_EQ(chosen, (names{"0", "1", "0", "1"}));
+  backends.pool.drop_connection(backends[0]);
+  backends.pool.drop_connection(backends[0]);  // backend 0's connections all closed
+  EXPECT_EQ(picks(lc, 1), (names{"0"}));
 }
 
 TEST(StrategyRegistry, KnowsEachStrategyByName) {
-  EXPECT_EQ(strategy_names(), (std::vector<std::string>{"round-robin", "least-connections"}));
-  for (const std::string& name : strategy_names()) EXPECT_NE(make_strategy(name), nullptr) << name;
-  EXPECT_EQ(make_strategy("fastest"), nullptr);
+  test_pool backends(1);
+  random_source fixed = [] { return std::uint64_t{4}; };
+  EXPECT_EQ(strategy_names(), (names{"round-robin", "least-connections"}));
+  for (const std::string& name : strategy_names()) {
+    EXPECT_TRUE(is_strategy(name));
+    EXPECT_NE(make_strategy(name, backends.pool, fixed), nullptr) << name;
+  }
+  EXPECT_EQ(make_strategy("fastest", backends.pool, fixed), nullptr);
   EXPECT_FALSE(is_strategy("Round-Robin"));
 }
 

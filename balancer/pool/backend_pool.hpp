@@ -1,0 +1,64 @@
+// The backends of one run, owned here and named by their names.
+//
+// Members keep their addresses for as long as they live (each is allocated on its own), so
+// sessions and checkers may hold `backend&`. retire() takes a backend out of the members at
+// once; the object itself lives until its last connection has been released, so the data path
+// never sees a dangling backend. Every change that a strategy may track goes through here and
+// is reported to the pool_events listener. Single-threaded.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "pool/backend.hpp"
+#include "pool/pool_events.hpp"
+
+namespace pinwheel {
+
+class backend_pool {
+ public:
+  backend_pool() = default;
+  backend_pool(const backend_pool&) = delete;
+  backend_pool& operator=(const backend_pool&) = delete;
+
+  /// Adds a member; its name must be new. Returns the pool's own object.
+  backend& add(backend b);
+  /// Takes `b` out of the members; it is destroyed once no connection uses it.
+  void retire(backend& b);
+
+  /// The member named `name`, or nullptr.
+  backend* find(std::string_view name) const;
+  /// The members, in the order they were added.
+  std::span<backend* const> members() const { return members_; }
+  /// Members that may take new connections now.
+  std::size_t usable_count() const;
+
+  /// The listener told about every change below (a strategy); may be null.
+  void set_listener(pool_events* listener);
+
+  /// Counts a new connection to `b` (from the moment it is picked).
+  void take_connection(backend& b);
+  /// Releases one; a retired backend goes away with its last connection.
+  void drop_connection(backend& b);
+  /// Sets the admin state, telling the listener if usable() changed.
+  void set_admin(backend& b, admin_state state);
+  /// Health changed `b.usable()`: tells the listener. Call after changing `b.health`.
+  void health_changed(backend& b);
+
+  /// Runs `f` on every member whose usable() flips from false to true, after the change is
+  /// reported: the proxy uses it to wake connections waiting for a backend.
+  void on_became_usable(std::function<void(backend&)> f) { on_became_usable_ = std::move(f); }
+
+ private:
+  void usable_changed(backend& b);
+
+  std::vector<std::unique_ptr<backend>> owned_;
+  std::vector<backend*> members_;
+  pool_events* listener_ = nullptr;
+  std::function<void(backend&)> on_became_usable_;
+};
+
+}  // namespace pinwheel

@@ -1,0 +1,31 @@
+#include "proxy/end_reason.hpp"
+
+namespace pinwheel {
+
+const char* to_string(end_reason reason) {
+  switch (reason) {
+    case end_reason::client_close:
+      return "client close";
+    case end_reason::backend_close:
+      return "backend close";
+    case end_reason::client_reset:
+      return "client reset";
+    case end_reason::backend_reset:
+      return "backend reset";
+    case end_reason::idle_timeout:
+      return "idle timeout";
+    case end_reason::connect_failure:
+      return "connect failure";
+    case end_reason::no_backend:
+      return "no backend";
+    case end_reason::local_error:
+      return "local error";
+    case end_reason::drain_cut:
+      return "drain cut";
+    case end_reason::admin:
+      return "admin";
+  }
+  return "?";
+}
+
+}  // namespace pinwheel
