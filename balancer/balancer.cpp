@@ -1,6 +1,7 @@
 #include "balancer.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
@@ -92,6 +93,7 @@ int balancer::run() {
       plan_.balancer_cpu, ", strategy ", options_.balancer.strategy, ", ", pool_.members().size(),
       " backend(s))");
 
+  limit_connections_to_descriptors();
   spawn_background(io_, handle_signals(), "signal handling");
   if (options_.backends.spawned()) {
     supervisor_.emplace(io_, options_.backends, pool_, health_,
@@ -106,6 +108,22 @@ int balancer::run() {
 
   io_.run();
   return exit_code_;
+}
+
+void balancer::limit_connections_to_descriptors() {
+  // Each proxied connection holds two descriptors; the rest (listener, health probes, pipes to
+  // the backends, the event loop's own) must always fit, or EMFILE would hit connects and
+  // probes instead of simply pausing accept.
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+  std::size_t reserve = 64 + 4 * pool_.members().size();
+  std::size_t fit = limit.rlim_cur > reserve + 2 ? (limit.rlim_cur - reserve) / 2 : 1;
+  if (fit >= options_.balancer.max_connections) return;
+  log_warning(
+      "the open-file limit (", limit.rlim_cur, ") fits ", fit,
+      " proxied connections, not balancer.max_connections = ", options_.balancer.max_connections,
+      ": accepting pauses at ", fit, " (raise LimitNOFILE= / ulimit -n, or lower max_connections)");
+  server_.limit_connections(fit);
 }
 
 void balancer::on_health_change(backend&) {

@@ -45,6 +45,8 @@ class balancer {
   asio::awaitable<void> handle_signals();
   asio::awaitable<void> shutdown();
   void stop(const std::string& why, int exit_code);
+  /// Caps open connections at what the open-file limit can hold, with a warning.
+  void limit_connections_to_descriptors();
   void on_health_change(backend& b);
   void on_given_up(backend& b);
 

@@ -33,7 +33,8 @@ server::server(asio::io_context& io, const balancer_options& options, proxy_cont
       acceptor_(io),
       ticker_(io),
       session_ended_(io),
-      tick_(tick_period(options)) {
+      tick_(tick_period(options)),
+      max_connections_(options.max_connections) {
   context_.on_end = [this](session& s) { end(s); };
   context_.on_local_error = [this](const std::error_code& ec) {
     out_of_resources(ec, "connecting to a backend");
@@ -77,7 +78,7 @@ asio::awaitable<void> server::wait_for_a_session_end(std::chrono::milliseconds l
 
 asio::awaitable<void> server::accept_loop() {
   while (!stopping_) {
-    if (active_ >= options_.max_connections) {
+    if (active_ >= max_connections_) {
       // Full: leave new clients in the kernel's backlog until a session ends.
       co_await wait_for_a_session_end(std::chrono::hours(24));
       continue;

@@ -34,6 +34,11 @@ class server {
   /// Starts the accept loop and the timeout ticker.
   void start();
 
+  /// Caps open connections below options.max_connections (what the descriptor limit allows).
+  void limit_connections(std::size_t limit) {
+    max_connections_ = std::min(max_connections_, limit);
+  }
+
   /// Stops accepting; returns once every session has ended, resetting those still open
   /// after options.drain_timeout.
   asio::awaitable<void> drain();
@@ -72,6 +77,7 @@ class server {
   std::chrono::milliseconds tick_;
   session* sessions_ = nullptr;  // intrusive list head
   std::size_t active_ = 0;
+  std::size_t max_connections_;
   std::array<std::uint64_t, 10> ended_{};
   bool stopping_ = false;
   /// Set by a local error; accepting waits for a session to end, then clears it.

@@ -55,9 +55,10 @@ std::string write_temp_file(const std::string& name, const std::string& text) {
 }
 
 running_balancer::running_balancer(const std::string& toml, std::size_t wait_up,
-                                   std::vector<std::string> args)
+                                   std::vector<std::string> args, std::vector<std::string> launcher)
     : config_path_(write_temp_file("pinwheel.toml", toml)) {
-  std::vector<std::string> argv{PINWHEEL_BIN, "--config", config_path_};
+  std::vector<std::string> argv = std::move(launcher);
+  argv.insert(argv.end(), {PINWHEEL_BIN, "--config", config_path_});
   argv.insert(argv.end(), args.begin(), args.end());
   process_ = std::make_unique<child_process>(argv);
   auto listening = process_->wait_for_line(R"(pinwheel: listening on [^ ]*:(\d+) )", 10s);
@@ -93,6 +94,27 @@ whoami ask_whoami(std::uint16_t port) {
   http_response r = http_get(port, "/whoami");
   if (r.status != 200) throw std::runtime_error("/whoami answered " + std::to_string(r.status));
   return parse_whoami(r.body);
+}
+
+std::string raw_config(std::uint16_t port, const std::string& extra_balancer) {
+  return "[balancer]\nlisten = \"127.0.0.1:0\"\n" + extra_balancer +
+         "[backends]\nservers = [\"127.0.0.1:" + std::to_string(port) +
+         "\"]\n[health]\nkind = \"none\"\n";
+}
+
+std::string read_all(int fd, std::chrono::milliseconds timeout) {
+  std::string data;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buffer[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 20) <= 0) continue;
+    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n < 0) return errno == ECONNRESET ? "RESET" : "ERROR";
+    if (n == 0) break;
+    data.append(buffer, static_cast<std::size_t>(n));
+  }
+  return data;
 }
 
 raw_server::raw_server(std::function<void(int fd)> handler) : handler_(std::move(handler)) {

@@ -36,9 +36,11 @@ std::string write_temp_file(const std::string& name, const std::string& text);
 class running_balancer {
  public:
   /// Starts pinwheel with `toml` (plus `args`) and waits until it is listening and `wait_up`
-  /// backends are up (0: just listening).
+  /// backends are up (0: just listening). `launcher` goes before the binary (e.g. prlimit
+  /// and its arguments; it must exec pinwheel in its own process).
   explicit running_balancer(const std::string& toml, std::size_t wait_up = 0,
-                            std::vector<std::string> args = {});
+                            std::vector<std::string> args = {},
+                            std::vector<std::string> launcher = {});
 
   std::uint16_t port() const { return port_; }
   child_process& process() { return *process_; }
@@ -65,6 +67,13 @@ whoami parse_whoami(const std::string& text);
 
 /// GET /whoami through `port`; throws on failure.
 whoami ask_whoami(std::uint16_t port);
+
+/// A config balancing one server Pinwheel does not spawn (`servers`), health checks off, so
+/// the test sees the upstream side exactly.
+std::string raw_config(std::uint16_t port, const std::string& extra_balancer = "");
+
+/// Reads `fd` until end of stream or `timeout`; "RESET" if the connection was reset.
+std::string read_all(int fd, std::chrono::milliseconds timeout);
 
 /// A TCP server on 127.0.0.1 run by the test itself, to see exactly what the proxy does to
 /// the upstream side. Each accepted connection runs `handler(fd)` on its own thread.

@@ -10,29 +10,6 @@
 namespace pinwheel::test {
 namespace {
 
-// A config balancing one raw_server, so the test sees the upstream side exactly.
-std::string raw_config(std::uint16_t port, const std::string& extra_balancer = "") {
-  return "[balancer]\nlisten = \"127.0.0.1:0\"\n" + extra_balancer +
-         "[backends]\nservers = [\"127.0.0.1:" + std::to_string(port) +
-         "\"]\n[health]\nkind = \"none\"\n";
-}
-
-// Reads until end of stream or `timeout`; "RESET" if the connection was reset.
-std::string read_all(int fd, std::chrono::milliseconds timeout) {
-  std::string data;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  char buffer[4096];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 20) <= 0) continue;
-    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n < 0) return errno == ECONNRESET ? "RESET" : "ERROR";
-    if (n == 0) break;
-    data.append(buffer, static_cast<std::size_t>(n));
-  }
-  return data;
-}
-
 void send_text(int fd, std::string_view text) {
   ASSERT_EQ(::send(fd, text.data(), text.size(), MSG_NOSIGNAL), static_cast<ssize_t>(text.size()));
 }
