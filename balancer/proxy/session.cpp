@@ -1,5 +1,8 @@
 #include "proxy/session.hpp"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
 #include <asio/post.hpp>
 
 #include "common/local_error.hpp"
@@ -209,6 +212,13 @@ void session::on_written(direction& d, const asio::error_code& ec, std::size_t n
   read(d);
 }
 
+bool session::peer_took_bytes(direction& d) {
+  if (!d.writing) return false;
+  int queued = 0;
+  if (::ioctl(d.to.native_handle(), SIOCOUTQ, &queued) != 0) return false;
+  return std::exchange(d.kernel_queued, queued) != queued;
+}
+
 void session::abort(end_reason reason, bool reset) { end(reason, reset); }
 
 void session::end(end_reason reason, bool reset) {
@@ -244,6 +254,9 @@ void session::handler_done() {
 
 void session::tick() {
   if (closed_) return;
+  // Only quiet sessions with a write waiting pay for the system calls.
+  if (!activity_ && (peer_took_bytes(to_upstream_) | peer_took_bytes(to_downstream_)))
+    activity_ = true;
   if (activity_) {
     activity_ = false;
     quiet_ticks_ = 0;

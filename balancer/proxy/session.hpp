@@ -99,10 +99,11 @@ class session {
     buffer_pool::lease buffer;     // held only while hot
     std::size_t unsent_begin = 0;  // bytes [unsent_begin, unsent_end) of buffer still to write
     std::size_t unsent_end = 0;
-    bool writing = false;  // an async write to `to` is pending
-    bool parking = false;  // its read was cancelled to give the buffer back
-    bool large = false;    // it filled a small buffer: use large ones
-    bool done = false;     // end of stream seen and passed on
+    int kernel_queued = -1;  // bytes in `to`'s send queue at the last tick while writing
+    bool writing = false;    // an async write to `to` is pending
+    bool parking = false;    // its read was cancelled to give the buffer back
+    bool large = false;      // it filled a small buffer: use large ones
+    bool done = false;       // end of stream seen and passed on
   };
 
   void connect_next();
@@ -112,6 +113,10 @@ class session {
   void on_read(direction& d, asio::error_code ec, std::size_t n);
   void write_rest(direction& d);
   void on_written(direction& d, const asio::error_code& ec, std::size_t n);
+  /// While a write waits: whether the peer took bytes from the kernel's send queue since the
+  /// last tick. The kernel only wakes a writer once half its (multi-megabyte) queue is free,
+  /// so a slow reader's progress shows here long before a write completes.
+  bool peer_took_bytes(direction& d);
   /// Borrows a buffer for `d`: a large one if it moves bulk and the budget allows.
   void borrow(direction& d);
   /// Records why the connection ended (the first reason wins) and closes; with `reset`,

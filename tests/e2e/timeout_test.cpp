@@ -47,15 +47,17 @@ unique_fd small_window_client(std::uint16_t port) {
 }
 
 TEST(Timeouts, ASlowButSteadyReaderGetsTheWholeStream) {
-  constexpr std::size_t kStreamBytes = 1024 * 1024;
+  // More than the kernel's socket buffers hold (tcp_wmem allows 4 MiB), so the proxy's own
+  // writes wait on the reader.
+  constexpr std::size_t kStreamBytes = 6 * 1024 * 1024;
   raw_server upstream = streaming_server(kStreamBytes);
-  running_balancer pinwheel(raw_config(upstream.port(), "idle_timeout = \"200ms\"\n"));
+  running_balancer pinwheel(raw_config(upstream.port(), "idle_timeout = \"150ms\"\n"));
   unique_fd client = small_window_client(pinwheel.port());
-  // 8 KiB every 10 ms: each of the proxy's large buffers takes longer than idle_timeout to
-  // drain, but bytes never stop moving, so the connection is not idle.
+  // 8 KiB every 5 ms or slower: each of the proxy's 256 KiB buffers takes longer than
+  // idle_timeout to drain, but bytes never stop moving, so the connection is not idle.
   std::string received;
   char buffer[8192];
-  auto deadline = std::chrono::steady_clock::now() + 20s;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
   bool clean_end = false, reset = false;
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd p{client.get(), POLLIN, 0};
@@ -68,7 +70,7 @@ TEST(Timeouts, ASlowButSteadyReaderGetsTheWholeStream) {
     }
     received.append(buffer, static_cast<std::size_t>(n));
     // Paces the slow reader: this is the workload, not synchronisation.
-    std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(5ms);
   }
   EXPECT_FALSE(reset);
   EXPECT_TRUE(clean_end);
