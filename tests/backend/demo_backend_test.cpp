@@ -26,13 +26,20 @@ std::vector<std::string> backend_args(std::uint16_t port, const std::string& hos
   return {BACKEND_BIN, "--port", std::to_string(port), "--index", "3", "--host", host};
 }
 
-// A running backend, started with --index 3 on a free port, ready once constructed.
+// The port a backend started with --port 0 announces; 0 if it did not.
+std::uint16_t announced_port(child_process& backend) {
+  const auto line = backend.wait_for_line(" listening on .*:(\\d+) \\(pid", start_timeout);
+  return line ? static_cast<std::uint16_t>(std::stoi((*line)[1])) : 0;
+}
+
+// A running backend, started with --index 3 on port 0 (the kernel picks a free one, no race),
+// ready once constructed.
 class demo_backend_test : public ::testing::Test {
  protected:
   void SetUp() override {
-    port_ = free_port();
-    backend_ = std::make_unique<child_process>(backend_args(port_));
-    ASSERT_TRUE(backend_->wait_for_line("listening on", start_timeout)) << backend_->output();
+    backend_ = std::make_unique<child_process>(backend_args(0));
+    port_ = announced_port(*backend_);
+    ASSERT_NE(port_, 0) << backend_->output();
   }
 
   std::string get_body(const std::string& target) { return http_get(port_, target).body; }
@@ -263,14 +270,15 @@ TEST_F(demo_backend_test, SigintExitsZero) {
 }
 
 TEST(demo_backend, ListensOnIpv6Loopback) {
-  std::uint16_t port = 0;
   try {
-    port = free_port("::1");
+    free_port("::1");
   } catch (const std::runtime_error& e) {
     GTEST_SKIP() << "no IPv6 loopback here: " << e.what();
   }
-  child_process backend(backend_args(port, "::1"));
-  ASSERT_TRUE(backend.wait_for_line("listening on ::1:" + std::to_string(port), start_timeout))
+  child_process backend(backend_args(0, "::1"));
+  const std::uint16_t port = announced_port(backend);
+  ASSERT_NE(port, 0) << backend.output();
+  ASSERT_TRUE(backend.wait_for_line("listening on ::1:" + std::to_string(port), 0ms))
       << backend.output();
   const http_response r = http_get(port, "/whoami", reply_timeout, "::1");
   EXPECT_EQ(r.status, 200);
@@ -295,9 +303,9 @@ TEST(demo_backend, BadArgumentsExitTwoWithAMessage) {
 }
 
 TEST(demo_backend, PortInUseExitsOneNamingTheAddress) {
-  const std::uint16_t port = free_port();
-  child_process first(backend_args(port));
-  ASSERT_TRUE(first.wait_for_line("listening on", start_timeout)) << first.output();
+  child_process first(backend_args(0));
+  const std::uint16_t port = announced_port(first);
+  ASSERT_NE(port, 0) << first.output();
 
   child_process second(backend_args(port));
   EXPECT_EQ(second.wait_exit(5s), 1) << second.output();

@@ -32,7 +32,9 @@ http_response http_get(std::uint16_t port, const std::string& target,
                        std::chrono::milliseconds timeout = std::chrono::seconds(5),
                        const std::string& host = "127.0.0.1");
 
-/// A loopback TCP port that was free a moment ago (bind port 0, read it, close).
+/// A loopback TCP port that was free a moment ago (bind port 0, read it, close): only for a
+/// port nobody should listen on. A server a test starts binds port 0 and reports its port,
+/// since another test running in parallel may take this one in the meantime.
 std::uint16_t free_port(const std::string& host = "127.0.0.1");
 
 /// A plain blocking TCP client socket for raw tests (half-close, keep-alive, pipelining).
