@@ -91,6 +91,21 @@ TEST_F(demo_backend_test, SlowRejectsABadDurationAndClampsANegativeOne) {
   EXPECT_EQ(get_body("/slow?x=1&ms=1"), "slow 1ms\n");
 }
 
+TEST_F(demo_backend_test, PrintWritesTheAskedBytesAsLinesOnStderr) {
+  EXPECT_EQ(get_body("/print?bytes=250"), "printed 250 bytes\n");
+  // 250 bytes: two lines of 100 and a last one of 50, each counting its newline.
+  ASSERT_TRUE(backend_->wait_for_line("^print line 3 x*$", reply_timeout)) << backend_->output();
+  std::smatch m;
+  const std::string output = backend_->output();
+  ASSERT_TRUE(std::regex_search(output, m, std::regex("print line 1 x*\n"))) << output;
+  EXPECT_EQ(m.length(), 100);
+  ASSERT_TRUE(std::regex_search(output, m, std::regex("print line 3 x*\n"))) << output;
+  EXPECT_EQ(m.length(), 50);
+  EXPECT_EQ(output.find("print line 4"), std::string::npos) << output;
+  EXPECT_EQ(http_get(port_, "/print").status, 400);
+  EXPECT_EQ(get_body("/print?bytes=-1"), "printed 0 bytes\n");
+}
+
 TEST_F(demo_backend_test, UnknownPathIs404AndOtherMethods405) {
   EXPECT_EQ(http_get(port_, "/nope").status, 404);
   EXPECT_EQ(http_get(port_, "/fast/more").status, 404);
