@@ -17,11 +17,11 @@
 #include <memory>
 #include <vector>
 
-#include "pool/backend.hpp"
-#include "health/health_checker.hpp"
 #include "config/options.hpp"
-#include "supervisor/output_forwarder.hpp"
 #include "config/run_plan.hpp"
+#include "health/health_checker.hpp"
+#include "pool/backend.hpp"
+#include "supervisor/output_forwarder.hpp"
 
 namespace pinwheel {
 
@@ -49,8 +49,8 @@ class supervisor {
   };
 
   void spawn(std::size_t index);
-  /// Copies a child's pipe to our `target_fd` until end of file.
-  void forward(int pipe_fd, int target_fd, const std::string& prefix);
+  /// Copies a child's pipe to `target` until end of file.
+  void forward(int pipe_fd, log_sink& target, const std::string& prefix);
   asio::awaitable<void> reap_loop();
   void exited(std::size_t index, int status);
   std::size_t running() const;
