@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <condition_variable>
 #include <mutex>
 
@@ -15,9 +16,10 @@ namespace pinwheel {
 
 namespace {
 
-// One write(2) carries at most this much, so the room it frees counts as soon as the reader has
-// taken this much, not once it has taken the whole buffer.
-constexpr std::size_t kMaxWrite = 64 * 1024;
+// One write(2) carries at most this much. A pipe writes up to PIPE_BUF bytes atomically, so
+// where stdout and stderr are one pipe (2>&1), the two writers cannot tear each other's lines;
+// and the room a write frees counts as soon as the reader has taken that much.
+constexpr std::size_t kMaxWrite = PIPE_BUF;
 
 // What the destructor gives queued lines to get out.
 constexpr std::chrono::seconds kStopTimeout(1);

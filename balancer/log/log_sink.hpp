@@ -5,8 +5,9 @@
 // terminal, `| less`, a slow journald) cannot stop the event loop that logs.
 //
 // Invariants:
-// - Lines are kept or dropped whole, and each write(2) carries whole lines only, so they never
-//   interleave mid-line with other writers of the same descriptor.
+// - Lines are kept or dropped whole, and each write(2) carries whole lines only, at most
+//   PIPE_BUF bytes of them (atomic on a pipe), so lines shorter than that never interleave
+//   mid-line with other writers of the same pipe, such as the other sink after 2>&1.
 // - At most `capacity` bytes wait in memory (one longer line is let in when nothing waits).
 // - When the buffer is full, lines are dropped and counted until half of it has drained; then
 //   one notice says how many were lost ("pinwheel: warning: stderr was not being read: ...").

@@ -42,8 +42,8 @@ test_pipe make_pipe(int size = 4096) {
 }
 
 // Line `n` without its newline: "line n ....", kLineBytes long with the newline.
-std::string numbered_line(std::size_t n) {
-  std::string line = "line " + std::to_string(n) + " ";
+std::string numbered_line(std::size_t n, const std::string& word = "line") {
+  std::string line = word + " " + std::to_string(n) + " ";
   line.resize(kLineBytes - 1, '.');
   return line;
 }
@@ -89,13 +89,14 @@ bool read_until(int fd, std::string& text, const std::string& needle, std::size_
 
 // What came out of a pipe: numbered lines in order and drop notices, or a test failure.
 struct received {
-  std::vector<std::size_t> numbers;
+  std::vector<std::size_t> numbers;                              // of "line N" lines
+  std::vector<std::size_t> other_numbers;                        // of "other N" lines
   std::vector<std::pair<std::uint64_t, std::uint64_t>> notices;  // lines, bytes dropped
 };
 
 received parse(const std::string& text) {
   EXPECT_TRUE(text.empty() || text.back() == '\n') << "a torn last line";
-  const std::regex numbered(R"(^line (\d+) )");
+  const std::regex numbered(R"(^(line|other) (\d+) )");
   const std::regex notice(
       R"(^pinwheel: warning: test pipe was not being read: (\d+) line\(s\) dropped \((\d+) bytes\)$)");
   received out;
@@ -106,12 +107,13 @@ received parse(const std::string& text) {
     if (std::regex_match(line, m, notice)) {
       out.notices.emplace_back(std::stoull(m[1]), std::stoull(m[2]));
     } else if (std::regex_search(line, m, numbered)) {
-      const std::size_t n = std::stoul(m[1]);
-      EXPECT_EQ(line, numbered_line(n)) << "not a whole line";
-      if (!out.numbers.empty()) {
-        EXPECT_GT(n, out.numbers.back()) << "out of order";
+      const std::size_t n = std::stoul(m[2]);
+      EXPECT_EQ(line, numbered_line(n, m[1])) << "not a whole line";
+      std::vector<std::size_t>& numbers = m[1] == "line" ? out.numbers : out.other_numbers;
+      if (!numbers.empty()) {
+        EXPECT_GT(n, numbers.back()) << "out of order";
       }
-      out.numbers.push_back(n);
+      numbers.push_back(n);
     } else {
       ADD_FAILURE() << "unexpected line: " << line;
     }
@@ -195,6 +197,39 @@ TEST(log_sink, AReaderThatKeepsUpGetsEveryLineWhole) {
   const received got = parse(text);
   EXPECT_EQ(got.numbers.size(), kLines);
   EXPECT_TRUE(got.notices.empty());
+}
+
+TEST(log_sink, TwoSinksOnOnePipeNeverTearEachOthersLines) {
+  // As with `pinwheel 2>&1 | less`: stdout's and stderr's writers share a pipe, and a reader
+  // that takes little at a time keeps it full, so both writers wait in the middle of writes.
+  test_pipe pipe = make_pipe();
+  std::string text;
+  std::thread reader([&, fd = pipe.read.get()] {
+    char buffer[512];
+    for (;;) {
+      pollfd readable{fd, POLLIN, 0};
+      poll(&readable, 1, -1);
+      const ssize_t n = read(fd, buffer, sizeof buffer);
+      if (n == 0) return;  // the write ends are closed: all is read
+      if (n > 0) text.append(buffer, static_cast<std::size_t>(n));
+    }
+  });
+  constexpr std::size_t kLines = 10'000;
+  {
+    log_sink sink(pipe.write.get(), "test pipe");
+    log_sink other(pipe.write.get(), "test pipe");
+    for (std::size_t i = 0; i < kLines; ++i) {
+      sink.write_line({numbered_line(i)});
+      other.write_line({numbered_line(i, "other")});
+    }
+    EXPECT_TRUE(sink.flush(steady_clock::now() + 20s));
+    EXPECT_TRUE(other.flush(steady_clock::now() + 20s));
+  }
+  pipe.write.reset();
+  reader.join();
+  const received got = parse(text);
+  EXPECT_EQ(got.numbers.size(), kLines);
+  EXPECT_EQ(got.other_numbers.size(), kLines);
 }
 
 TEST(log_sink, ALineLongerThanTheBufferIsKeptWholeWhenNothingWaits) {
