@@ -7,6 +7,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <iostream>
 #include <optional>
 
 namespace pinwheel::demo {
@@ -15,6 +16,12 @@ namespace {
 
 // Longest /slow?ms= honoured; larger values are clamped so one request cannot wedge the demo.
 constexpr std::int64_t max_slow_ms = 60000;
+// Largest /print?bytes= honoured: enough to fill any pipe and log buffer many times over.
+constexpr std::int64_t max_print_bytes = 256 * 1024 * 1024;
+// Length of each line /print writes, newline included (the last one may be shorter).
+constexpr std::size_t print_line_bytes = 100;
+// /print hands stderr this much at a time: few system calls, little memory.
+constexpr std::size_t print_chunk_bytes = 64 * 1024;
 
 response text(int status, std::string body) {
   response r;
@@ -61,6 +68,30 @@ response slow(std::string_view query) {
   return text(200, "slow " + std::to_string(clamped) + "ms\n");
 }
 
+// Writes `bytes` bytes of numbered text lines to stderr, blocking while nobody reads them:
+// /print stands for a backend that logs a lot.
+response print(std::string_view query) {
+  const std::optional<std::int64_t> bytes = query_integer(query, "bytes");
+  if (!bytes) return text(400, "print needs ?bytes=N, N an integer\n");
+  const auto total = static_cast<std::size_t>(std::clamp<std::int64_t>(*bytes, 0, max_print_bytes));
+  std::string chunk;
+  chunk.reserve(print_chunk_bytes + print_line_bytes);
+  std::size_t line_number = 0;
+  for (std::size_t left = total; left > 0;) {
+    const std::size_t length = std::min(print_line_bytes, left);
+    std::string line = "print line " + std::to_string(++line_number) + " ";
+    line.resize(length - 1, 'x');
+    line.push_back('\n');
+    chunk += line;
+    left -= length;
+    if (chunk.size() >= print_chunk_bytes || left == 0) {
+      std::cerr.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      chunk.clear();
+    }
+  }
+  return text(200, "printed " + std::to_string(total) + " bytes\n");
+}
+
 response whoami(const identity& self) {
   response r;
   r.content_type = "application/json";
@@ -89,6 +120,7 @@ response route(std::string_view method, std::string_view target, const identity&
   if (path == "/slow") return slow(url_field(target, url, UF_QUERY));
   if (path == "/health") return text(200, "ok\n");
   if (path == "/whoami") return whoami(self);
+  if (path == "/print") return print(url_field(target, url, UF_QUERY));
   return text(404, "not found\n");
 }
 

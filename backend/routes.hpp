@@ -1,6 +1,6 @@
 // The demo backend's routes: a request line in, a response out.
 //
-// Everything here is synchronous and runs on the event loop; /slow blocks it on purpose.
+// Everything here is synchronous and runs on the event loop; /slow and /print block it on purpose.
 
 #pragma once
 
@@ -29,7 +29,8 @@ struct response {
   std::string body;
 };
 
-/// Answers `method` on `target` (origin-form or absolute-form); /slow burns CPU before returning.
+/// Answers `method` on `target` (origin-form or absolute-form); /slow burns CPU and /print writes
+/// to stderr before returning.
 response route(std::string_view method, std::string_view target, const identity& self);
 
 /// The answer to a request that could not be parsed; `reason` goes into the body.

@@ -3,8 +3,6 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include "log/log.hpp"
-
 namespace pinwheel {
 
 namespace {
@@ -12,9 +10,9 @@ namespace {
 constexpr std::size_t kMaxLine = 8192;
 }  // namespace
 
-output_forwarder::output_forwarder(asio::io_context& io, int pipe_fd, int target_fd,
+output_forwarder::output_forwarder(asio::io_context& io, int pipe_fd, log_sink& target,
                                    std::string prefix)
-    : pipe_(io, pipe_fd), target_fd_(target_fd), prefix_(std::move(prefix)) {}
+    : pipe_(io, pipe_fd), target_(target), prefix_(std::move(prefix)) {}
 
 asio::awaitable<void> output_forwarder::run() {
   char chunk[4096];
@@ -41,11 +39,6 @@ asio::awaitable<void> output_forwarder::run() {
   partial_.clear();
 }
 
-void output_forwarder::emit(std::string_view line) {
-  std::string out;
-  out.reserve(prefix_.size() + line.size() + 1);
-  out.append(prefix_).append(line).push_back('\n');
-  write_fully(target_fd_, out);
-}
+void output_forwarder::emit(std::string_view line) { target_.write_line({prefix_, line}); }
 
 }  // namespace pinwheel

@@ -1,5 +1,7 @@
-// Copies a child's output pipe to one of our own descriptors, a line at a time,
-// each line prefixed (e.g. "[backend 2] "), so interleaved backends stay readable.
+// Copies a child's output pipe to one of our own sinks (stdout or stderr), a line at a time,
+// each line prefixed (e.g. "[backend 2] "), so interleaved backends stay readable. The sink
+// never blocks: if nobody reads our output, the lines are dropped (and counted), while the
+// child's pipe is still drained, so the child does not block either.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -7,12 +9,14 @@
 #include <asio/posix/stream_descriptor.hpp>
 #include <string>
 
+#include "log/log_sink.hpp"
+
 namespace pinwheel {
 
 class output_forwarder {
  public:
-  /// Takes ownership of `pipe_fd`; writes to `target_fd` until the pipe reaches end of file.
-  output_forwarder(asio::io_context& io, int pipe_fd, int target_fd, std::string prefix);
+  /// Takes ownership of `pipe_fd`; writes to `target` until the pipe reaches end of file.
+  output_forwarder(asio::io_context& io, int pipe_fd, log_sink& target, std::string prefix);
   output_forwarder(const output_forwarder&) = delete;
   output_forwarder& operator=(const output_forwarder&) = delete;
 
@@ -23,7 +27,7 @@ class output_forwarder {
   void emit(std::string_view line);
 
   asio::posix::stream_descriptor pipe_;
-  int target_fd_;
+  log_sink& target_;
   std::string prefix_;
   std::string partial_;  // a line still waiting for its '\n'
 };

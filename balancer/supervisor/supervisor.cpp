@@ -145,8 +145,8 @@ void supervisor::spawn(backend& b) {
   b.process.pid = pid;
   b.process.started = std::chrono::steady_clock::now();
   std::string prefix = "[backend " + b.name + "] ";
-  forward(out[0], STDOUT_FILENO, prefix);
-  forward(err[0], STDERR_FILENO, prefix);
+  forward(out[0], stdout_sink(), prefix);
+  forward(err[0], stderr_sink(), prefix);
   if (n > 0) {
     log("backend ", b.name, ": cannot run ", b.argv[0], ": ", std::strerror(exec_errno));
   } else {
@@ -155,10 +155,10 @@ void supervisor::spawn(backend& b) {
   }
 }
 
-void supervisor::forward(int pipe_fd, int target_fd, const std::string& prefix) {
+void supervisor::forward(int pipe_fd, log_sink& target, const std::string& prefix) {
   // The forwarder lives as long as its coroutine: a backend's own children may hold the
   // pipe open after the backend itself was restarted.
-  auto forwarder = std::make_shared<output_forwarder>(io_, pipe_fd, target_fd, prefix);
+  auto forwarder = std::make_shared<output_forwarder>(io_, pipe_fd, target, prefix);
   ++open_outputs_;
   asio::co_spawn(io_, forwarder->run(), [this, forwarder](std::exception_ptr) {
     if (--open_outputs_ == 0) outputs_closed_.cancel();

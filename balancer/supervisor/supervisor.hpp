@@ -43,8 +43,8 @@ class supervisor {
 
  private:
   void spawn(backend& b);
-  /// Copies a child's pipe to our `target_fd` until end of file.
-  void forward(int pipe_fd, int target_fd, const std::string& prefix);
+  /// Copies a child's pipe to `target` until end of file.
+  void forward(int pipe_fd, log_sink& target, const std::string& prefix);
   asio::awaitable<void> reap_loop();
   void exited(backend& b, int status);
   std::size_t running() const;

@@ -1,7 +1,10 @@
 // The demo backend as a black box: a real process, real sockets on loopback.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -93,6 +96,21 @@ TEST_F(demo_backend_test, SlowRejectsABadDurationAndClampsANegativeOne) {
   EXPECT_EQ(http_get(port_, "/slow?ms=12x").status, 400);
   EXPECT_EQ(get_body("/slow?ms=-5"), "slow 0ms\n");
   EXPECT_EQ(get_body("/slow?x=1&ms=1"), "slow 1ms\n");
+}
+
+TEST_F(demo_backend_test, PrintWritesTheAskedBytesAsLinesOnStderr) {
+  EXPECT_EQ(get_body("/print?bytes=250"), "printed 250 bytes\n");
+  // 250 bytes: two lines of 100 and a last one of 50, each counting its newline.
+  ASSERT_TRUE(backend_->wait_for_line("^print line 3 x*$", reply_timeout)) << backend_->output();
+  std::smatch m;
+  const std::string output = backend_->output();
+  ASSERT_TRUE(std::regex_search(output, m, std::regex("print line 1 x*\n"))) << output;
+  EXPECT_EQ(m.length(), 100);
+  ASSERT_TRUE(std::regex_search(output, m, std::regex("print line 3 x*\n"))) << output;
+  EXPECT_EQ(m.length(), 50);
+  EXPECT_EQ(output.find("print line 4"), std::string::npos) << output;
+  EXPECT_EQ(http_get(port_, "/print").status, 400);
+  EXPECT_EQ(get_body("/print?bytes=-1"), "printed 0 bytes\n");
 }
 
 TEST_F(demo_backend_test, UnknownPathIs404AndOtherMethods405) {
@@ -346,6 +364,33 @@ TEST(test_support, ChildProcessReportsDeathBySignal) {
   child.send_signal(SIGTERM);
   EXPECT_EQ(child.wait_exit(5s), 128 + SIGTERM);
   EXPECT_FALSE(process_alive(child.pid()));
+}
+
+TEST(test_support, ChildProcessLeavesPausedOutputInThePipeUntilResumed) {
+  // The child writes only once the test has paused reading and opened the fifo.
+  std::string dir = "/tmp/pinwheel-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  const std::string fifo = dir + "/go";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  child_process child({"/bin/sh", "-c",
+                       "echo ready; read go < " + fifo +
+                           "; head -c 200000 /dev/zero | tr '\\0' x; echo; echo done"});
+  ASSERT_TRUE(child.wait_for_line("^ready$", 5s)) << child.output();
+  child.pause_output();
+  const int go = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(go, 0);
+  ASSERT_EQ(write(go, "go\n", 3), 3);
+  close(go);
+
+  // 200 kB do not fit in a pipe: unread, the child cannot get to "done".
+  EXPECT_FALSE(child.wait_for_line("^done$", 300ms)) << child.output().substr(0, 100);
+  EXPECT_TRUE(child.running());
+  child.resume_output();
+  EXPECT_TRUE(child.wait_for_line("^done$", 5s));
+  EXPECT_EQ(child.wait_exit(5s), 0);
+  EXPECT_EQ(child.output(), "ready\n" + std::string(200000, 'x') + "\ndone\n");
+  unlink(fifo.c_str());
+  rmdir(dir.c_str());
 }
 
 TEST(test_support, ChildProcessThrowsWhenItCannotStart) {

@@ -90,6 +90,7 @@ child_process::child_process(std::vector<std::string> argv) {
   pipe_ends output = make_pipe();
   pipe_ends exec_error = make_pipe();
   pipe_ends stop = make_pipe();
+  pipe_ends wake = make_pipe();
 
   const pid_t parent = getpid();
   const pid_t pid = fork();
@@ -118,6 +119,12 @@ child_process::child_process(std::vector<std::string> argv) {
   output_fd_ = std::move(output.read);
   stop_read_fd_ = std::move(stop.read);
   stop_write_fd_ = std::move(stop.write);
+  // Non-blocking both ways: waking never blocks the caller, and the reader empties it in a loop.
+  for (const int fd : {wake.read.get(), wake.write.get()}) {
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  }
+  wake_read_fd_ = std::move(wake.read);
+  wake_write_fd_ = std::move(wake.write);
   reader_ = std::thread([this] { read_output(); });
 }
 
@@ -164,6 +171,26 @@ std::string child_process::output() const {
   return all + partial_line_;
 }
 
+void child_process::pause_output() {
+  // The reader reads only under mutex_, and checks the flag under it first.
+  std::lock_guard lock(mutex_);
+  output_paused_ = true;
+}
+
+void child_process::resume_output() {
+  {
+    std::lock_guard lock(mutex_);
+    output_paused_ = false;
+  }
+  wake_reader();
+}
+
+void child_process::wake_reader() {
+  const char byte = 0;
+  // A full pipe already holds a wake-up the reader has yet to see.
+  [[maybe_unused]] const ssize_t ignored = write(wake_write_fd_.get(), &byte, 1);
+}
+
 void child_process::send_signal(int signal) {
   // Once reaped, the pid may belong to someone else.
   if (!try_reap()) kill(pid_, signal);
@@ -196,18 +223,33 @@ bool child_process::try_reap() {
   }
   // Everything the child wrote is in the pipe now; take it, so output() after exit is complete.
   std::lock_guard lock(mutex_);
-  drain_output();
+  if (!output_paused_) drain_output();
   return true;
 }
 
 void child_process::read_output() {
-  pollfd fds[2] = {{output_fd_.get(), POLLIN, 0}, {stop_read_fd_.get(), POLLIN, 0}};
   for (;;) {
-    const int ready = poll(fds, 2, -1);
+    bool paused;
+    {
+      std::lock_guard lock(mutex_);
+      paused = output_paused_;
+    }
+    // While paused the output is left out: its readiness would only wake us in a loop.
+    pollfd fds[3] = {{stop_read_fd_.get(), POLLIN, 0},
+                     {wake_read_fd_.get(), POLLIN, 0},
+                     {output_fd_.get(), POLLIN, 0}};
+    const int ready = poll(fds, paused ? 2 : 3, -1);
     if (ready < 0 && errno == EINTR) continue;
+    if (fds[1].revents != 0) {
+      char bytes[64];
+      while (read(wake_read_fd_.get(), bytes, sizeof bytes) > 0) {
+      }
+    }
     std::lock_guard lock(mutex_);
     // On stop, what is in the pipe now is all we wait for: grandchildren may hold it open.
-    if (ready < 0 || !drain_output() || fds[1].revents != 0) {
+    const bool stop = ready < 0 || fds[0].revents != 0;
+    if (!output_paused_ && !drain_output()) return;
+    if (stop) {
       end_output();
       return;
     }

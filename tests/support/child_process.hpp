@@ -1,9 +1,11 @@
 // Child processes for end-to-end tests, and what /proc says about processes.
 //
 // A child_process owns one child: its stdout and stderr share one pipe, read line by line by a
-// reader thread. output() and wait_for_line() may be called from any thread; the other members
-// from the thread that owns the object. The child gets SIGKILL if the thread that started it
-// exits (PR_SET_PDEATHSIG), so start children from a thread that outlives them: the test body.
+// reader thread. The reading can be paused, so that a test can play a reader that stalls and the
+// child's writes fill the pipe. output(), wait_for_line(), pause_output() and resume_output() may
+// be called from any thread; the other members from the thread that owns the object. The child gets
+// SIGKILL if the thread that started it exits (PR_SET_PDEATHSIG), so start children from a thread
+// that outlives them: the test body.
 
 #pragma once
 
@@ -44,6 +46,13 @@ class child_process {
   /// Everything printed so far, stdout and stderr interleaved as lines.
   std::string output() const;
 
+  /// Stops reading the child's output: once this returns, nothing more is read from the pipe (not
+  /// even when the child exits) until resume_output(), so the child's writes block once it fills.
+  void pause_output();
+
+  /// Reads the child's output again after pause_output().
+  void resume_output();
+
   /// Sends `signal` to the child, unless it has already been reaped.
   void send_signal(int signal);
 
@@ -59,6 +68,8 @@ class child_process {
   bool try_reap();
   /// The reader thread: waits for output and drains it until EOF or stop.
   void read_output();
+  /// Wakes the reader thread, so it sees a change of output_paused_.
+  void wake_reader();
   /// Reads what the pipe holds now; false once the output has ended. Needs mutex_.
   bool drain_output();
   /// Marks the output as ended, keeping an unfinished last line. Needs mutex_.
@@ -74,6 +85,9 @@ class child_process {
   /// Closing stop_write_fd_ tells the reader to drain what is left and exit.
   unique_fd stop_read_fd_;
   unique_fd stop_write_fd_;
+  /// A byte written to wake_write_fd_ makes the reader look at output_paused_ again.
+  unique_fd wake_read_fd_;
+  unique_fd wake_write_fd_;
   std::optional<int> exit_code_;
 
   mutable std::mutex mutex_;
@@ -81,6 +95,7 @@ class child_process {
   std::vector<std::string> lines_;
   std::string partial_line_;
   bool output_ended_ = false;
+  bool output_paused_ = false;
   std::thread reader_;
 };
 
