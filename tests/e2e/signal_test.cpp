@@ -72,11 +72,14 @@ TEST(Signals, DrainTimeoutEndsInAResetNotACleanClose) {
 }
 
 TEST(Signals, AThirdStopSignalKillsBackendsThatIgnoreSigterm) {
-  // The backend ignores SIGTERM (an ignored signal stays ignored across exec).
-  std::string command = std::string("[\"/bin/sh\", \"-c\", \"trap '' TERM; exec ") + BACKEND_BIN +
-                        " --port {port} --index {index}\"]";
-  running_balancer pinwheel(
-      with(with(demo_config(1, "round-robin"), "command", command), "stop_timeout", "\"60s\""), 1);
+  // A backend that ignores SIGTERM: a shell that traps it, looping over short-lived children
+  // (each dies of the group's SIGTERM; the loop goes on). Nothing to check, so no health check.
+  std::string command = "[\"/bin/sh\", \"-c\", \"trap '' TERM; while :; do sleep 0.1; done\"]";
+  std::string config =
+      with(with(demo_config(1, "round-robin"), "command", command), "stop_timeout", "\"60s\"");
+  config = with(config, "kind", "\"none\"");
+  running_balancer pinwheel(config);
+  ASSERT_TRUE(pinwheel.process().wait_for_line("backend 0 started", 5s));
   std::vector<pid_t> backends = backend_pids(pinwheel, 1);
   ASSERT_EQ(backends.size(), 1u);
   // One at a time: a signal sent while the same one is still pending is merged with it.
