@@ -94,7 +94,9 @@ TEST(Lifecycle, ListenPortInUseIsAConfigError) {
     if (check) args.push_back("--check");
     auto [code, output] = run_pinwheel(args);
     EXPECT_EQ(code, 2);
-    EXPECT_NE(output.find(path + ":2:10: balancer.listen: cannot "), std::string::npos) << output;
+    EXPECT_NE(output.find(path + ":2:10: [balancer] listen: cannot bind 127.0.0.1:"),
+              std::string::npos)
+        << output;
     EXPECT_NE(output.find("Address already in use"), std::string::npos) << output;
   }
 }

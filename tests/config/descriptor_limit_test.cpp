@@ -1,0 +1,58 @@
+#include "config/descriptor_limit.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+namespace pinwheel {
+namespace {
+
+options with_max_connections(std::size_t max_connections, const std::string& origin = "") {
+  options o;
+  o.config_path = "test.toml";
+  o.balancer.max_connections = max_connections;
+  if (!origin.empty()) o.origin["balancer.max_connections"] = origin;
+  return o;
+}
+
+TEST(DescriptorLimit, TwoPerConnectionPlusAReserve) {
+  EXPECT_EQ(descriptors_needed(10'000, 0), 20'064u);
+  EXPECT_EQ(descriptors_needed(10'000, 3), 20'076u);
+  EXPECT_EQ(descriptors_needed(1, 1), 70u);
+}
+
+// The shipped default under a shell's usual limit: connections fail at about 500.
+TEST(DescriptorLimit, ADefaultShellLimitIsWarnedAboutWithTheNumbersAndTheFix) {
+  EXPECT_EQ(descriptor_warning(with_max_connections(10'000, "pinwheel.toml:15:19"), 3, 1024),
+            "balancer.max_connections = 10000 (pinwheel.toml:15:19) needs up to 20076 file "
+            "descriptors (2 per connection, plus 64 + 4 per backend for the listener, health "
+            "checks and pipes), but the open-file limit is 1024: connections beyond about 474 "
+            "will fail; raise LimitNOFILE= / ulimit -n to at least 20076, or lower "
+            "balancer.max_connections to 474");
+}
+
+TEST(DescriptorLimit, NoWarningWhenItFits) {
+  EXPECT_EQ(descriptor_warning(with_max_connections(10'000), 3, 20'076), "");
+  EXPECT_EQ(descriptor_warning(with_max_connections(100), 1, 1024), "");
+}
+
+TEST(DescriptorLimit, ALimitBelowTheReserveOnlySaysRaiseIt) {
+  EXPECT_EQ(descriptor_warning(with_max_connections(10), 1, 50),
+            "balancer.max_connections = 10 (the default) needs up to 88 file descriptors (2 per "
+            "connection, plus 64 + 4 per backend for the listener, health checks and pipes), but "
+            "the open-file limit is 50: connections will fail; raise LimitNOFILE= / ulimit -n to "
+            "at least 88");
+}
+
+TEST(DescriptorLimit, TheSoftLimitIsRaisedToTheHardOne) {
+  rlimit before{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &before), 0);
+  std::uint64_t raised = raise_open_file_limit();
+  rlimit after{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &after), 0);
+  EXPECT_EQ(raised, after.rlim_cur);
+  EXPECT_EQ(after.rlim_cur, after.rlim_max);
+  EXPECT_EQ(after.rlim_max, before.rlim_max);
+}
+
+}  // namespace
+}  // namespace pinwheel

@@ -1,0 +1,82 @@
+#include "config/program_lookup.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+namespace pinwheel {
+namespace {
+
+// An executable file holding `text`, in a new folder of its own.
+std::string script(const std::string& text) {
+  std::string dir = testing::TempDir() + "pinwheel-program-XXXXXX";
+  if (mkdtemp(dir.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  std::string path = dir + "/backend";
+  std::ofstream(path) << text;
+  ::chmod(path.c_str(), 0755);
+  return path;
+}
+
+TEST(ProgramLookup, BareNamesComeFromPathAndRelativePathsFromTheConfigsFolder) {
+  auto sh = resolve_program("sh", "/etc/pinwheel.toml");
+  ASSERT_TRUE(sh);
+  EXPECT_TRUE(sh->ends_with("/sh"));
+  std::string path = script("#!/bin/sh\n");
+  std::string dir = path.substr(0, path.rfind('/'));
+  EXPECT_EQ(resolve_program("./backend", dir + "/pinwheel.toml"), path);
+  EXPECT_EQ(resolve_program("./missing", dir + "/pinwheel.toml"), std::nullopt);
+  EXPECT_EQ(resolve_program(dir, "/etc/pinwheel.toml"), std::nullopt);  // a folder
+}
+
+TEST(ProgramLookup, ScriptsWithAnInterpreterThatRunsAreFine) {
+  EXPECT_EQ(interpreter_problem(script("#!/bin/sh\nexit 0\n")), "");
+  EXPECT_EQ(interpreter_problem(script("#! /bin/sh -e\nexit 0\n")), "");
+  EXPECT_EQ(interpreter_problem(script("#!/usr/bin/env sh\nexit 0\n")), "");
+  EXPECT_EQ(interpreter_problem(script("#!/usr/bin/env -S sh -e\nexit 0\n")), "");
+  EXPECT_EQ(interpreter_problem(script("#!/usr/bin/env -S A=1 /bin/sh -e\nexit 0\n")), "");
+  EXPECT_EQ(interpreter_problem(script("\x7f"
+                                       "ELF binary")),
+            "");
+  EXPECT_EQ(interpreter_problem("/nonexistent/program"), "");  // resolve_program's to report
+}
+
+TEST(ProgramLookup, AMissingInterpreterIsNamed) {
+  std::string path = script("#!/no/such/interpreter\n");
+  EXPECT_EQ(interpreter_problem(path), "\"" + path +
+                                           "\" starts with \"#!/no/such/interpreter\", and "
+                                           "/no/such/interpreter was not found or is not "
+                                           "executable");
+  path = script("#!/etc/passwd\n");
+  EXPECT_EQ(interpreter_problem(path), "\"" + path +
+                                           "\" starts with \"#!/etc/passwd\", and /etc/passwd "
+                                           "was not found or is not executable");
+  path = script("#!\n");
+  EXPECT_EQ(interpreter_problem(path),
+            "\"" + path + "\" starts with \"#!\", and names no interpreter");
+}
+
+TEST(ProgramLookup, EnvLooksTheProgramUpOnPath) {
+  std::string path = script("#!/usr/bin/env no-such-interpreter-xyz\n");
+  EXPECT_EQ(interpreter_problem(path),
+            "\"" + path +
+                "\" starts with \"#!/usr/bin/env no-such-interpreter-xyz\", and "
+                "\"no-such-interpreter-xyz\" was not found on PATH");
+  // Without -S, env gets "sh -e" as one name, as the kernel passes it.
+  path = script("#!/usr/bin/env sh -e\n");
+  EXPECT_EQ(interpreter_problem(path), "\"" + path +
+                                           "\" starts with \"#!/usr/bin/env sh -e\", and \"sh "
+                                           "-e\" was not found on PATH");
+  // A Windows line end makes the name "sh\r", which the kernel does not find either.
+  path = script("#!/usr/bin/env sh\r\n");
+  EXPECT_EQ(interpreter_problem(path), "\"" + path +
+                                           "\" starts with \"#!/usr/bin/env sh\\r\", and "
+                                           "\"sh\\r\" was not found on PATH");
+  path = script("#!/usr/bin/env\n");
+  EXPECT_EQ(interpreter_problem(path),
+            "\"" + path + "\" starts with \"#!/usr/bin/env\", and env is given no program to run");
+}
+
+}  // namespace
+}  // namespace pinwheel
