@@ -300,7 +300,7 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
                    : " (searched PATH)"));
     }
     if (std::string problem = interpreter_problem(*resolved); !problem.empty())
-      t.fail(*node, "command", problem + "; install it or fix the script's first line");
+      t.fail(*node, "command", problem);
     b.command[0] = *resolved;
   }
   if (b.restart_delay_max < b.restart_delay) {

@@ -65,10 +65,11 @@ std::string interpreter_problem(const std::string& program) {
   std::string argument = line.substr(end);
   while (!argument.empty() && blank(argument.back())) argument.pop_back();
 
-  std::string prefix = in_quotes(program) + " starts with " + in_quotes(line) + ", and ";
-  if (interpreter.empty()) return prefix + "names no interpreter";
+  std::string said = in_quotes(program) + " starts with " + in_quotes(line) + ", and ";
+  const std::string install = "; install it or fix the script's first line";
+  if (interpreter.empty()) return said + "names no interpreter; fix the script's first line";
   if (!is_executable_file(interpreter))
-    return prefix + interpreter + " was not found or is not executable";
+    return said + interpreter + " was not found or is not executable" + install;
   if (fs::path(interpreter).filename() != "env") return "";
 
   // env runs its argument as a program. Only "-S" splits it into words; then the program is
@@ -83,13 +84,13 @@ std::string interpreter_problem(const std::string& program) {
       break;
     }
   }
-  if (name.empty()) return prefix + "env is given no program to run";
+  if (name.empty()) return said + "env is given no program to run; fix the script's first line";
   if (name.find('/') != std::string::npos) {
-    return is_executable_file(name)
-               ? ""
-               : prefix + in_quotes(name) + " was not found or is not executable";
+    if (is_executable_file(name)) return "";
+    return said + in_quotes(name) + " was not found or is not executable" + install;
   }
-  return find_on_path(name) ? "" : prefix + in_quotes(name) + " was not found on PATH";
+  if (find_on_path(name)) return "";
+  return said + in_quotes(name) + " was not found on PATH" + install;
 }
 
 }  // namespace pinwheel

@@ -12,9 +12,9 @@ namespace pinwheel {
 std::optional<std::string> resolve_program(const std::string& program,
                                            const std::string& config_path);
 
-/// When `program` is a script (its first line "#!INTERPRETER [ARG]"), why that line cannot run:
-/// the interpreter is missing or not executable, or, for "#!/usr/bin/env NAME", NAME is not on
-/// PATH. "" when it can run, or when `program` is not a script.
+/// When `program` is a script (its first line "#!INTERPRETER [ARG]"), why that line cannot run
+/// and what to do: the interpreter is missing or not executable, or, for "#!/usr/bin/env NAME",
+/// NAME is not on PATH. "" when it can run, or when `program` is not a script.
 std::string interpreter_problem(const std::string& program);
 
 }  // namespace pinwheel

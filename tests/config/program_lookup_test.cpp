@@ -47,14 +47,16 @@ TEST(ProgramLookup, AMissingInterpreterIsNamed) {
   EXPECT_EQ(interpreter_problem(path), "\"" + path +
                                            "\" starts with \"#!/no/such/interpreter\", and "
                                            "/no/such/interpreter was not found or is not "
-                                           "executable");
+                                           "executable; install it or fix the script's first line");
   path = script("#!/etc/passwd\n");
-  EXPECT_EQ(interpreter_problem(path), "\"" + path +
-                                           "\" starts with \"#!/etc/passwd\", and /etc/passwd "
-                                           "was not found or is not executable");
-  path = script("#!\n");
   EXPECT_EQ(interpreter_problem(path),
-            "\"" + path + "\" starts with \"#!\", and names no interpreter");
+            "\"" + path +
+                "\" starts with \"#!/etc/passwd\", and /etc/passwd "
+                "was not found or is not executable; install it or fix the script's first line");
+  path = script("#!\n");
+  EXPECT_EQ(
+      interpreter_problem(path),
+      "\"" + path + "\" starts with \"#!\", and names no interpreter; fix the script's first line");
 }
 
 TEST(ProgramLookup, EnvLooksTheProgramUpOnPath) {
@@ -62,20 +64,24 @@ TEST(ProgramLookup, EnvLooksTheProgramUpOnPath) {
   EXPECT_EQ(interpreter_problem(path),
             "\"" + path +
                 "\" starts with \"#!/usr/bin/env no-such-interpreter-xyz\", and "
-                "\"no-such-interpreter-xyz\" was not found on PATH");
+                "\"no-such-interpreter-xyz\" was not found on PATH; install it or fix the script's "
+                "first line");
   // Without -S, env gets "sh -e" as one name, as the kernel passes it.
   path = script("#!/usr/bin/env sh -e\n");
-  EXPECT_EQ(interpreter_problem(path), "\"" + path +
-                                           "\" starts with \"#!/usr/bin/env sh -e\", and \"sh "
-                                           "-e\" was not found on PATH");
+  EXPECT_EQ(interpreter_problem(path),
+            "\"" + path +
+                "\" starts with \"#!/usr/bin/env sh -e\", and \"sh "
+                "-e\" was not found on PATH; install it or fix the script's first line");
   // A Windows line end makes the name "sh\r", which the kernel does not find either.
   path = script("#!/usr/bin/env sh\r\n");
-  EXPECT_EQ(interpreter_problem(path), "\"" + path +
-                                           "\" starts with \"#!/usr/bin/env sh\\r\", and "
-                                           "\"sh\\r\" was not found on PATH");
-  path = script("#!/usr/bin/env\n");
   EXPECT_EQ(interpreter_problem(path),
-            "\"" + path + "\" starts with \"#!/usr/bin/env\", and env is given no program to run");
+            "\"" + path +
+                "\" starts with \"#!/usr/bin/env sh\\r\", and "
+                "\"sh\\r\" was not found on PATH; install it or fix the script's first line");
+  path = script("#!/usr/bin/env\n");
+  EXPECT_EQ(interpreter_problem(path), "\"" + path +
+                                           "\" starts with \"#!/usr/bin/env\", and env is given no "
+                                           "program to run; fix the script's first line");
 }
 
 }  // namespace
