@@ -140,6 +140,9 @@ struct bad_config {
   std::string message;
 };
 
+// Names a failing case by its config, not by its bytes.
+void PrintTo(const bad_config& c, std::ostream* out) { *out << testing::PrintToString(c.toml); }
+
 class BadConfig : public testing::TestWithParam<bad_config> {};
 
 TEST_P(BadConfig, IsRejectedWithAPreciseMessage) {

@@ -44,14 +44,19 @@ TEST(DescriptorLimit, ALimitBelowTheReserveOnlySaysRaiseIt) {
 }
 
 TEST(DescriptorLimit, TheSoftLimitIsRaisedToTheHardOne) {
-  rlimit before{};
-  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &before), 0);
+  rlimit original{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &original), 0);
+  // Start below the hard limit, as under a shell's default, whatever this machine's soft one is.
+  rlimit lowered = original;
+  lowered.rlim_cur = original.rlim_max / 2;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
   std::uint64_t raised = raise_open_file_limit();
   rlimit after{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &after), 0);
+  ::setrlimit(RLIMIT_NOFILE, &original);
   EXPECT_EQ(raised, after.rlim_cur);
-  EXPECT_EQ(after.rlim_cur, after.rlim_max);
-  EXPECT_EQ(after.rlim_max, before.rlim_max);
+  EXPECT_EQ(after.rlim_cur, original.rlim_max);
+  EXPECT_EQ(after.rlim_max, original.rlim_max);
 }
 
 }  // namespace
