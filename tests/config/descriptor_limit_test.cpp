@@ -20,13 +20,20 @@ TEST(DescriptorLimit, TwoPerConnectionPlusAReserve) {
   EXPECT_EQ(descriptors_needed(1, 1), 70u);
 }
 
-// The shipped default under a shell's usual limit: connections fail at about 500.
+TEST(DescriptorLimit, ConnectionsThatFitBesideTheReserve) {
+  EXPECT_EQ(connections_that_fit(1024, 3), 474u);
+  EXPECT_EQ(connections_that_fit(20'076, 3), 10'000u);
+  EXPECT_EQ(connections_that_fit(77, 3), 0u);
+  EXPECT_EQ(connections_that_fit(10, 0), 0u);
+}
+
+// The shipped default under a shell's usual limit: about 500 connections fit.
 TEST(DescriptorLimit, ADefaultShellLimitIsWarnedAboutWithTheNumbersAndTheFix) {
   EXPECT_EQ(descriptor_warning(with_max_connections(10'000, "pinwheel.toml:15:19"), 3, 1024),
-            "balancer.max_connections = 10000 (pinwheel.toml:15:19) needs up to 20076 file "
-            "descriptors (2 per connection, plus 64 + 4 per backend for the listener, health "
-            "checks and pipes), but the open-file limit is 1024: connections beyond about 474 "
-            "will fail; raise LimitNOFILE= / ulimit -n to at least 20076, or lower "
+            "the open-file limit (1024) fits 474 connections, not balancer.max_connections = "
+            "10000 (pinwheel.toml:15:19): each takes 2 descriptors, and 64 + 4 per backend are "
+            "kept for the listener, health checks and pipes (20076 in all); accepting pauses at "
+            "474. Raise LimitNOFILE= / ulimit -n to at least 20076, or lower "
             "balancer.max_connections to 474");
 }
 
@@ -37,10 +44,10 @@ TEST(DescriptorLimit, NoWarningWhenItFits) {
 
 TEST(DescriptorLimit, ALimitBelowTheReserveOnlySaysRaiseIt) {
   EXPECT_EQ(descriptor_warning(with_max_connections(10), 1, 50),
-            "balancer.max_connections = 10 (the default) needs up to 88 file descriptors (2 per "
-            "connection, plus 64 + 4 per backend for the listener, health checks and pipes), but "
-            "the open-file limit is 50: connections will fail; raise LimitNOFILE= / ulimit -n to "
-            "at least 88");
+            "the open-file limit (50) fits no connection, not balancer.max_connections = 10 (the "
+            "default): each takes 2 descriptors, and 64 + 4 per backend are kept for the "
+            "listener, health checks and pipes (88 in all); Raise LimitNOFILE= / ulimit -n to at "
+            "least 88");
 }
 
 TEST(DescriptorLimit, TheSoftLimitIsRaisedToTheHardOne) {

@@ -213,8 +213,8 @@ TEST(RunPlan, TooFewDescriptorsIsAWarningInThePlan) {
       host);
   ASSERT_EQ(plan.warnings.size(), 1u);
   EXPECT_TRUE(
-      plan.warnings[0].starts_with("balancer.max_connections = 10000 (the default) needs "
-                                   "up to 20072 file descriptors"))
+      plan.warnings[0].starts_with("the open-file limit (1024) fits 476 connections, not "
+                                   "balancer.max_connections = 10000 (the default)"))
       << plan.warnings[0];
   EXPECT_NE(describe(load_config_text("[backends]\n" + kCommand, "test.toml"), plan)
                 .find("open files      limit 1024, up to 20072 needed"),

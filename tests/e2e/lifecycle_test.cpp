@@ -326,12 +326,13 @@ TEST(Lifecycle, TooLowADescriptorLimitIsWarnedAbout) {
       {"/usr/bin/prlimit", "--nofile=1024:1024", PINWHEEL_BIN, "--check", "--config", path});
   EXPECT_EQ(code, 0) << output;
   EXPECT_NE(
-      output.find("warning: balancer.max_connections = 10000 (" + path +
-                  ":3:19) needs up to 20072 file descriptors (2 per connection, plus 64 + 4 "
-                  "per backend for the listener, health checks and pipes), but the "
-                  "open-file limit is 1024: connections beyond about 476 will fail; raise "
-                  "LimitNOFILE= / ulimit -n to at least 20072, or lower balancer.max_connections "
-                  "to 476"),
+      output.find("warning: the open-file limit (1024) fits 476 connections, not "
+                  "balancer.max_connections = 10000 (" +
+                  path +
+                  ":3:19): each takes 2 descriptors, and 64 + 4 per backend are kept for the "
+                  "listener, health checks and pipes (20072 in all); accepting pauses at 476. "
+                  "Raise LimitNOFILE= / ulimit -n to at least 20072, or lower "
+                  "balancer.max_connections to 476"),
       std::string::npos)
       << output;
 }
