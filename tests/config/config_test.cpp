@@ -1,6 +1,5 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -9,6 +8,7 @@
 #include "config/config_loader.hpp"
 #include "config/fake_host.hpp"
 #include "config/run_plan.hpp"
+#include "config/scratch_dir.hpp"
 
 namespace pinwheel {
 namespace {
@@ -26,13 +26,6 @@ std::string error_of(const std::string& toml, const overrides& flags = {}) {
     return e.what();
   }
   return "(no error)";
-}
-
-// A new empty folder of its own.
-std::string temp_dir() {
-  std::string dir = testing::TempDir() + "pinwheel-config-XXXXXX";
-  if (mkdtemp(dir.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return dir;
 }
 
 TEST(Config, DefaultsWhenOnlyTheCommandIsGiven) {
@@ -342,7 +335,8 @@ std::string load_error(const std::string& path) {
 }
 
 TEST(Config, OnlyARegularFileIsRead) {
-  std::string dir = temp_dir();
+  test::scratch_dir scratch;
+  const std::string& dir = scratch.path();
   std::string fifo = dir + "/fifo.toml";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   EXPECT_EQ(load_error(dir), dir + ": is a directory; give the path of a TOML config file");
@@ -355,7 +349,8 @@ TEST(Config, OnlyARegularFileIsRead) {
 }
 
 TEST(Config, AFileOverOneMebibyteIsRefused) {
-  std::string path = temp_dir() + "/big.toml";
+  test::scratch_dir scratch;
+  std::string path = scratch.path() + "/big.toml";
   std::ofstream(path) << kBackends << std::string(kMaxConfigBytes - kBackends.size(), '\n');
   EXPECT_EQ(load_error(path), "(no error)");  // exactly the limit
   std::ofstream(path, std::ios::app) << "\n";

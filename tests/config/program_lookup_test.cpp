@@ -1,19 +1,22 @@
 #include "config/program_lookup.hpp"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <fstream>
 
+#include "config/scratch_dir.hpp"
+
 namespace pinwheel {
 namespace {
 
-// An executable file holding `text`, in a new folder of its own.
+// Every script of this file's tests, removed when the tests are done.
+test::scratch_dir scripts;
+
+// A new executable file holding `text`.
 std::string script(const std::string& text) {
-  std::string dir = testing::TempDir() + "pinwheel-program-XXXXXX";
-  if (mkdtemp(dir.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  std::string path = dir + "/backend";
+  static int count = 0;
+  std::string path = scripts.path() + "/backend" + std::to_string(++count);
   std::ofstream(path) << text;
   ::chmod(path.c_str(), 0755);
   return path;
@@ -25,7 +28,8 @@ TEST(ProgramLookup, BareNamesComeFromPathAndRelativePathsFromTheConfigsFolder) {
   EXPECT_TRUE(sh->ends_with("/sh"));
   std::string path = script("#!/bin/sh\n");
   std::string dir = path.substr(0, path.rfind('/'));
-  EXPECT_EQ(resolve_program("./backend", dir + "/pinwheel.toml"), path);
+  std::string name = path.substr(path.rfind('/') + 1);
+  EXPECT_EQ(resolve_program("./" + name, dir + "/pinwheel.toml"), path);
   EXPECT_EQ(resolve_program("./missing", dir + "/pinwheel.toml"), std::nullopt);
   EXPECT_EQ(resolve_program(dir, "/etc/pinwheel.toml"), std::nullopt);  // a folder
 }
