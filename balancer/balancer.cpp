@@ -1,7 +1,6 @@
 #include "balancer.hpp"
 
 #include <signal.h>
-#include <sys/resource.h>
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
@@ -11,6 +10,7 @@
 #include "config/address.hpp"
 #include "config/config_error.hpp"
 #include "config/cpu_plan.hpp"
+#include "config/descriptor_limit.hpp"
 #include "log/log.hpp"
 #include "strategy/strategy_registry.hpp"
 
@@ -113,17 +113,10 @@ int balancer::run() {
 void balancer::limit_connections_to_descriptors() {
   // Each proxied connection holds two descriptors; the rest (listener, health probes, pipes to
   // the backends, the event loop's own) must always fit, or EMFILE would hit connects and
-  // probes instead of simply pausing accept.
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
-  std::size_t reserve = 64 + 4 * pool_.members().size();
-  std::size_t fit = limit.rlim_cur > reserve + 2 ? (limit.rlim_cur - reserve) / 2 : 1;
+  // probes instead of simply pausing accept. The plan has warned already when they do not.
+  std::uint64_t fit = connections_that_fit(plan_.open_files, pool_.members().size());
   if (fit >= options_.balancer.max_connections) return;
-  log_warning(
-      "the open-file limit (", limit.rlim_cur, ") fits ", fit,
-      " proxied connections, not balancer.max_connections = ", options_.balancer.max_connections,
-      ": accepting pauses at ", fit, " (raise LimitNOFILE= / ulimit -n, or lower max_connections)");
-  server_.limit_connections(fit);
+  server_.limit_connections(std::max<std::uint64_t>(fit, 1));
 }
 
 void balancer::on_health_change(backend&) {

@@ -10,8 +10,10 @@
 #include "balancer.hpp"
 #include "config/config_error.hpp"
 #include "config/config_loader.hpp"
-#include "log/log.hpp"
+#include "config/descriptor_limit.hpp"
+#include "config/host_facts.hpp"
 #include "config/run_plan.hpp"
+#include "log/log.hpp"
 #include "strategy/strategy_registry.hpp"
 
 int main(int argc, char** argv) {
@@ -43,9 +45,10 @@ int main(int argc, char** argv) {
 
   try {
     options o = load_config(config_path, flags);
-    run_plan plan = make_plan(o);
+    // Before planning, so that --check warns about the limit a real run would have.
+    raise_open_file_limit();
+    run_plan plan = make_plan(o, read_host_facts());
     if (check) {
-      check_port_free(o, "balancer.listen", o.balancer.listen);
       std::cout << describe(o, plan) << "configuration " << config_path << " is valid\n";
       return 0;
     }

@@ -46,4 +46,27 @@ std::string to_string(const asio::ip::tcp::endpoint& endpoint) {
   return host + ":" + std::to_string(endpoint.port());
 }
 
+namespace {
+
+// "::ffff:127.0.0.1" is 127.0.0.1 to the kernel.
+asio::ip::address unmapped(const asio::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  return address;
+}
+
+}  // namespace
+
+bool covers(const asio::ip::address& bound, const asio::ip::address& target) {
+  asio::ip::address b = unmapped(bound), t = unmapped(target);
+  if (b == t) return true;
+  if (!b.is_unspecified()) return false;
+  return b.is_v6() || t.is_v4();
+}
+
+bool clash(const asio::ip::tcp::endpoint& a, const asio::ip::tcp::endpoint& b) {
+  return a.port() == b.port() &&
+         (covers(a.address(), b.address()) || covers(b.address(), a.address()));
+}
+
 }  // namespace pinwheel

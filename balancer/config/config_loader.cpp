@@ -1,17 +1,20 @@
 #include "config/config_loader.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <toml++/toml.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "config/address.hpp"
 #include "config/config_error.hpp"
+#include "config/program_lookup.hpp"
 #include "strategy/strategy_registry.hpp"
 
 namespace pinwheel {
@@ -38,8 +41,6 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
 // Reads the keys of one TOML table, remembering which were read so the rest can be
 // reported as unknown. Every error names file:line:column, the table and the key.
 class table_reader {
@@ -56,9 +57,13 @@ class table_reader {
     known_.insert(std::string(key));
     if (table_ == nullptr) return nullptr;
     const toml::node* node = table_->get(key);
-    if (node != nullptr)
-      out_.origin[name_ + "." + std::string(key)] = position(path_, node->source());
+    if (node != nullptr) record(key, *node);
     return node;
+  }
+
+  /// Remembers where `key` (or an element, "key[i]") was set, for messages after loading.
+  void record(std::string_view key, const toml::node& node) {
+    out_.origin[name_ + "." + std::string(key)] = position(path_, node.source());
   }
 
   template <class T>
@@ -187,32 +192,6 @@ std::string strategy_choices() {
   return list;
 }
 
-// Resolves command[0] like a shell would, but relative paths against the config's folder
-// so a config keeps working from any working directory.
-std::optional<std::string> resolve_program(const std::string& program,
-                                           const std::string& config_path) {
-  namespace fs = std::filesystem;
-  if (program.find('/') != std::string::npos) {
-    fs::path p(program);
-    if (p.is_relative()) p = fs::path(config_path).parent_path() / p;
-    // Lexically only: a symlink stays a symlink, since some programs look at their argv[0].
-    fs::path normal = p.lexically_normal();
-    std::error_code ec;
-    if (::access(normal.c_str(), X_OK) == 0 && !fs::is_directory(normal, ec))
-      return normal.string();
-    return std::nullopt;
-  }
-  const char* path_env = std::getenv("PATH");
-  std::stringstream dirs(path_env ? path_env : "/usr/local/bin:/usr/bin:/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    fs::path candidate = fs::path(dir.empty() ? "." : dir) / program;
-    std::error_code ec;
-    if (::access(candidate.c_str(), X_OK) == 0 && !fs::is_directory(candidate, ec))
-      return candidate.string();
-  }
-  return std::nullopt;
-}
-
 void read_balancer(table_reader& t, balancer_options& b) {
   std::string listen;
   t.read("listen", listen);
@@ -241,7 +220,7 @@ void read_balancer(table_reader& t, balancer_options& b) {
 }
 
 void read_backends(table_reader& t, backends_options& b, const std::string& path) {
-  t.read("count", b.count, 0, 1024);
+  t.read("count", b.count, 0, kMaxBackends);
   bool has_command = false, has_servers = false;
   b.command = t.read_strings("command", has_command);
   std::vector<std::string> servers = t.read_strings("servers", has_servers);
@@ -269,13 +248,24 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
              "base_port or cpus; keep one or the other");
     }
     if (servers.empty()) t.fail(*node, "servers", "is empty; list at least one \"host:port\"");
-    for (const std::string& s : servers) {
+    const toml::array& elements = *node->as_array();
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+      const std::string& s = servers[i];
+      const toml::node& element = *elements.get(i);
       std::string error;
       auto endpoint = parse_endpoint(s, error);
-      if (!endpoint || endpoint->port() == 0) {
-        t.fail(*node, "servers",
-               endpoint ? in_quotes(s) + " has port 0; give the server's real port" : error);
+      if (!endpoint) t.fail(element, "servers", error);
+      if (endpoint->port() == 0)
+        t.fail(element, "servers", in_quotes(s) + " has port 0; give the server's real port");
+      // Connecting to a wildcard reaches this host by accident; say which address is meant.
+      if (endpoint->address().is_unspecified()) {
+        t.fail(element, "servers",
+               in_quotes(s) +
+                   " is a wildcard address, not a server's; give the address the server "
+                   "listens on, e.g. \"127.0.0.1:" +
+                   std::to_string(endpoint->port()) + "\"");
       }
+      t.record("servers[" + std::to_string(i) + "]", element);
       b.servers.push_back(*endpoint);
     }
   } else {
@@ -309,10 +299,9 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
                    ? " (relative paths are resolved from the config file's folder; build it first?)"
                    : " (searched PATH)"));
     }
+    if (std::string problem = interpreter_problem(*resolved); !problem.empty())
+      t.fail(*node, "command", problem);
     b.command[0] = *resolved;
-    if (b.base_port != 0 && b.base_port + std::max(b.count, 1) - 1 > 65535) {
-      t.fail(*t.find("base_port"), "base_port", "base_port + count exceeds 65535");
-    }
   }
   if (b.restart_delay_max < b.restart_delay) {
     const toml::node* node = t.find("restart_delay_max");
@@ -321,6 +310,23 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
            "must not be shorter than restart_delay (" + format_duration(b.restart_delay) + ")");
   }
   t.reject_unknown();
+}
+
+// How a message names a byte that has no business in a request path.
+std::string character_name(unsigned char c) {
+  switch (c) {
+    case '\r':
+      return "a carriage return";
+    case '\n':
+      return "a line feed";
+    case '\t':
+      return "a tab";
+    case ' ':
+      return "a space";
+  }
+  char hex[5];
+  std::snprintf(hex, sizeof hex, "0x%02x", c);
+  return std::string(c < 0x80 ? "a control character (" : "a non-ASCII byte (") + hex + ")";
 }
 
 void read_health(table_reader& t, health_options& h) {
@@ -336,8 +342,19 @@ void read_health(table_reader& t, health_options& h) {
     t.fail(*t.find("kind"), "kind",
            in_quotes(kind) + " is not a health check; use \"tcp\", \"http\" or \"none\"");
   t.read("path", h.path);
-  if (const toml::node* node = t.find("path"); node && (h.path.empty() || h.path[0] != '/')) {
-    t.fail(*node, "path", in_quotes(h.path) + " must start with '/'");
+  if (const toml::node* node = t.find("path")) {
+    if (h.path.empty() || h.path[0] != '/')
+      t.fail(*node, "path", in_quotes(h.path) + " must start with '/'");
+    // The path is spliced into the check's request line: a space or line break would end it.
+    for (std::size_t i = 0; i < h.path.size(); ++i) {
+      auto c = static_cast<unsigned char>(h.path[i]);
+      if (c > 0x20 && c < 0x7f) continue;
+      t.fail(*node, "path",
+             in_quotes(h.path) + " has " + character_name(c) + " at character " +
+                 std::to_string(i + 1) +
+                 "; a request path cannot contain spaces or control characters (percent-encode "
+                 "them, e.g. %20)");
+    }
   }
   t.read("interval", h.interval, 10ms);
   t.read("timeout", h.timeout, 1ms);
@@ -346,27 +363,57 @@ void read_health(table_reader& t, health_options& h) {
   t.reject_unknown();
 }
 
-void apply(const overrides& flags, options& o) {
+// Flag values parsed by the same rules as the keys they override.
+struct parsed_flags {
+  std::optional<asio::ip::tcp::endpoint> listen;
+  std::optional<int> backends;
+  std::optional<std::string> strategy;
+};
+
+// Checks every flag before the file is read, so a bad value is named whatever the file holds.
+parsed_flags parse_flags(const overrides& flags) {
+  parsed_flags parsed;
   if (flags.listen) {
     std::string error;
-    auto endpoint = parse_endpoint(*flags.listen, error);
-    if (!endpoint) throw config_error("--listen: " + error);
-    o.balancer.listen = *endpoint;
-    o.origin["balancer.listen"] = "--listen";
+    parsed.listen = parse_endpoint(*flags.listen, error);
+    if (!parsed.listen) throw config_error("--listen: " + error);
   }
   if (flags.strategy) {
     if (!is_strategy(*flags.strategy)) {
       throw config_error("--strategy: " + in_quotes(*flags.strategy) + " is not a strategy; use " +
                          strategy_choices());
     }
+    parsed.strategy = *flags.strategy;
+  }
+  if (flags.backends) {
+    const std::string& text = *flags.backends;
+    int count = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
+    if (text.empty() || end != text.data() + text.size() ||
+        (ec != std::errc() && ec != std::errc::result_out_of_range)) {
+      throw config_error("--backends: " + in_quotes(text) +
+                         " is not a number; use 0 (one per core) to " +
+                         std::to_string(kMaxBackends));
+    }
+    if (ec == std::errc::result_out_of_range || count < 0 || count > kMaxBackends) {
+      throw config_error("--backends: " + text + " is out of range; use 0 (one per core) to " +
+                         std::to_string(kMaxBackends));
+    }
+    parsed.backends = count;
+  }
+  return parsed;
+}
+
+void apply(const parsed_flags& flags, options& o) {
+  if (flags.listen) {
+    o.balancer.listen = *flags.listen;
+    o.origin["balancer.listen"] = "--listen";
+  }
+  if (flags.strategy) {
     o.balancer.strategy = *flags.strategy;
     o.origin["balancer.strategy"] = "--strategy";
   }
   if (flags.backends) {
-    if (*flags.backends < 0 || *flags.backends > 1024) {
-      throw config_error("--backends: " + std::to_string(*flags.backends) +
-                         " is out of range; use 0 (one per core) to 1024");
-    }
     if (!o.backends.spawned()) {
       throw config_error(
           "--backends: the config lists [backends] servers, which Pinwheel does not spawn");
@@ -376,26 +423,59 @@ void apply(const overrides& flags, options& o) {
   }
 }
 
+// What kind of file `mode` is, for a message.
+const char* file_kind(mode_t mode) {
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a named pipe";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a plain file";
+}
+
+// Reads the whole config; only regular files, so that /dev/zero or a FIFO cannot hang start-up.
+std::string read_config_file(const std::string& path) {
+  constexpr char kWhat[] = "; give the path of a TOML config file";
+  if (path.empty()) throw config_error(std::string("--config: is empty") + kWhat);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) throw config_error(path + ": cannot read the config file: " + std::strerror(errno));
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } close_on_return{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0)
+    throw config_error(path + ": cannot read the config file: " + std::strerror(errno));
+  if (S_ISDIR(info.st_mode)) throw config_error(path + ": is a directory" + kWhat);
+  if (!S_ISREG(info.st_mode)) {
+    throw config_error(path + ": is not a regular file (" + file_kind(info.st_mode) + ")" + kWhat);
+  }
+  auto too_large = [&](const std::string& size) {
+    return config_error(path + ": is " + size + " bytes; a config file may be at most " +
+                        std::to_string(kMaxConfigBytes) + " bytes (" +
+                        std::to_string(kMaxConfigBytes >> 20) + " MiB): is this the right file?");
+  };
+  if (static_cast<std::uint64_t>(info.st_size) > kMaxConfigBytes)
+    throw too_large(std::to_string(info.st_size));
+  // Read one byte past the cap: a file that grew, or one whose size stat does not know.
+  std::string text(kMaxConfigBytes + 1, '\0');
+  std::size_t length = 0;
+  while (length < text.size()) {
+    ssize_t n = ::read(fd, text.data() + length, text.size() - length);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw config_error(path + ": cannot read the config file: " + std::strerror(errno));
+    if (n == 0) break;
+    length += static_cast<std::size_t>(n);
+  }
+  if (length > kMaxConfigBytes) throw too_large("over " + std::to_string(kMaxConfigBytes));
+  text.resize(length);
+  return text;
+}
+
 }  // namespace
 
-std::string options::where(const std::string& key) const {
-  auto it = origin.find(key);
-  return it != origin.end() ? it->second : config_path;
-}
-
-const char* to_string(health_kind kind) {
-  switch (kind) {
-    case health_kind::none:
-      return "none";
-    case health_kind::tcp:
-      return "tcp";
-    case health_kind::http:
-      return "http";
-  }
-  return "?";
-}
-
 options load_config_text(const std::string& text, const std::string& path, const overrides& flags) {
+  parsed_flags parsed = parse_flags(flags);
   toml::table root;
   try {
     root = toml::parse(text, path);
@@ -428,16 +508,13 @@ options load_config_text(const std::string& text, const std::string& path, const
   read_backends(backends_reader, o.backends, path);
   table_reader health_reader(health, "health", path, o);
   read_health(health_reader, o.health);
-  apply(flags, o);
+  apply(parsed, o);
   return o;
 }
 
 options load_config(const std::string& path, const overrides& flags) {
-  std::ifstream file(path);
-  if (!file) throw config_error(path + ": cannot read the config file: " + std::strerror(errno));
-  std::stringstream text;
-  text << file.rdbuf();
-  return load_config_text(text.str(), path, flags);
+  parse_flags(flags);
+  return load_config_text(read_config_file(path), path, flags);
 }
 
 }  // namespace pinwheel

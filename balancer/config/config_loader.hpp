@@ -1,6 +1,10 @@
 // Reads a TOML config into options, catching typos, wrong types and bad values.
+//
+// Each value is checked here as written, where its file:line:column is at hand; what values
+// mean together and on this host (ports, cores, descriptors) is checked by make_plan().
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -8,15 +12,25 @@
 
 namespace pinwheel {
 
-/// Values given on the command line; each wins over the file.
+/// Most backends one Pinwheel spawns.
+constexpr int kMaxBackends = 1024;
+/// Largest config file read; anything bigger is surely the wrong file.
+constexpr std::uint64_t kMaxConfigBytes = 1 << 20;
+
+/// Values given on the command line, as typed; each wins over the file and is checked by the
+/// rules of the key it overrides.
 struct overrides {
+  /// --listen HOST:PORT
   std::optional<std::string> listen;
-  std::optional<int> backends;
+  /// --backends N
+  std::optional<std::string> backends;
+  /// --strategy NAME
   std::optional<std::string> strategy;
 };
 
-/// Loads and validates `path`, then applies `flags`. Throws config_error naming file:line:column
-/// and key (or the flag) and saying how to fix it.
+/// Checks `flags`, loads `path` (a regular file of at most kMaxConfigBytes), then applies
+/// `flags`. Throws config_error naming file:line:column and key (or the flag) and saying how to
+/// fix it.
 options load_config(const std::string& path, const overrides& flags = {});
 
 /// Same, from TOML text (tests); `path` is only used in messages and to resolve the command.

@@ -7,11 +7,15 @@
 
 namespace pinwheel {
 
-std::vector<int> allowed_cpus() {
+std::vector<int> allowed_cpus(pid_t pid, std::error_code& ec) {
   cpu_set_t set;
   CPU_ZERO(&set);
   std::vector<int> cpus;
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return {0};
+  ec.clear();
+  if (sched_getaffinity(pid, sizeof(set), &set) != 0) {
+    ec.assign(errno, std::system_category());
+    return cpus;
+  }
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
     if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
   }
@@ -30,6 +34,10 @@ cpu_assignment assign_cpus(const std::vector<int>& allowed, std::optional<int> b
     return list;
   };
 
+  if (allowed.empty()) {
+    plan.error = "no core is available to this process";
+    return plan;
+  }
   plan.balancer = balancer_cpu.value_or(allowed.front());
   if (!is_allowed(plan.balancer)) {
     plan.error = "core " + std::to_string(plan.balancer) + " is not available to this process; " +

@@ -13,8 +13,9 @@
 
 namespace pinwheel {
 
-/// The cores this process may run on, ascending.
-std::vector<int> allowed_cpus();
+/// The cores process `pid` (0: the caller) may run on, ascending; empty with `ec` set if the
+/// kernel will not say.
+std::vector<int> allowed_cpus(pid_t pid, std::error_code& ec);
 
 struct cpu_assignment {
   int balancer = 0;

@@ -1,7 +1,8 @@
 // Everything a Pinwheel run is configured with, and its defaults.
 //
-// Filled once at start-up by load_config() (TOML file, then command-line
-// overrides), validated there, and read-only afterwards.
+// Filled once at start-up: load_config() reads the TOML file and applies the command-line
+// overrides, checking each value as written; make_plan() then checks what the values mean
+// together and on this host (the sanitize step). Read-only afterwards.
 #pragma once
 
 #include <asio/ip/tcp.hpp>
@@ -25,7 +26,8 @@ struct balancer_options {
   std::string strategy = "least-connections";
   /// Core the balancer pins itself to; unset: the first core it may run on.
   std::optional<int> cpu;
-  /// Open client connections beyond which the balancer stops accepting.
+  /// Open client connections beyond which the balancer stops accepting. Each takes two file
+  /// descriptors (client and backend side); see descriptor_limit.hpp for the reserve on top.
   std::size_t max_connections = 10'000;
   /// How long one connect to a backend may take before trying another.
   duration connect_timeout = 2s;
@@ -88,10 +90,14 @@ struct options {
   backends_options backends;
   health_options health;
   /// Where each key was set, "file:line:column" or "--flag", for messages found after loading.
+  /// Elements of backends.servers are also recorded one by one, as "backends.servers[i]".
   std::map<std::string, std::string> origin;
 
   /// Origin of a key such as "balancer.listen", or the file name if it was left at its default.
   std::string where(const std::string& key) const;
+  /// How a message about `key` starts: "file:line:column: [table] key" (the file alone when the
+  /// key was left at its default), or "--flag" when a flag set it.
+  std::string locate(const std::string& key) const;
 };
 
 /// The name used in configs for a health kind ("none", "tcp", "http").

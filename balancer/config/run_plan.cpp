@@ -1,11 +1,14 @@
 #include "config/run_plan.hpp"
 
-#include <asio/io_context.hpp>
+#include <algorithm>
 #include <sstream>
 
 #include "config/address.hpp"
 #include "config/config_error.hpp"
 #include "config/cpu_plan.hpp"
+#include "config/descriptor_limit.hpp"
+#include "config/free_ports.hpp"
+#include "config/validate_plan.hpp"
 
 namespace pinwheel {
 
@@ -24,69 +27,75 @@ std::string substitute(std::string arg, const backend_plan& b) {
   return arg;
 }
 
-// A port that was free a moment ago, for base_port = 0.
-unsigned short pick_free_port(const asio::ip::address& host) {
-  asio::io_context io;
-  asio::ip::tcp::acceptor probe(io, asio::ip::tcp::endpoint(host, 0));
-  return probe.local_endpoint().port();
+// One port per backend: base_port + index, or free ones picked outside the ephemeral range.
+std::vector<std::uint16_t> plan_ports(const options& o, std::size_t count, const host_facts& host) {
+  const backends_options& b = o.backends;
+  std::vector<std::uint16_t> ports;
+  if (b.base_port != 0) {
+    std::size_t last = static_cast<std::size_t>(b.base_port) + count - 1;
+    if (last > 65535) {
+      std::string why = o.where("backends.count") == "--backends"
+                            ? " (--backends " + std::to_string(b.count) + ")"
+                        : b.count == 0 ? " (one per core)"
+                                       : "";
+      throw config_error(o.locate("backends.base_port") + ": " + std::to_string(b.base_port) +
+                         " with " + std::to_string(count) + " backends" + why + " needs ports " +
+                         std::to_string(b.base_port) + " to " + std::to_string(last) +
+                         ", past 65535; lower base_port to at most " +
+                         std::to_string(65536 - count) + ", or set it to 0 to pick free ports");
+    }
+    for (std::size_t i = 0; i < count; ++i)
+      ports.push_back(static_cast<std::uint16_t>(b.base_port + i));
+    return ports;
+  }
+  if (std::error_code ec = host.try_bind({b.host, 0}, false)) {
+    throw config_error(o.locate("backends.host") + ": cannot listen on " + b.host.to_string() +
+                       ": " + ec.message() + "; give an address of this host, e.g. 127.0.0.1");
+  }
+  ports = pick_free_ports(b.host, count, host, o.balancer.listen);
+  if (ports.size() < count) {
+    const port_range& range = host.ephemeral_ports;
+    throw config_error(o.locate("backends.base_port") + ": 0 picks free ports outside the " +
+                       "ephemeral range " + std::to_string(range.first) + "-" +
+                       std::to_string(range.last) + " (ip_local_port_range), but only " +
+                       std::to_string(ports.size()) + " of the " + std::to_string(count) +
+                       " needed are free; set base_port to a free range");
+  }
+  return ports;
 }
 
 }  // namespace
 
-void check_port_free(const options& o, const std::string& key,
-                     const asio::ip::tcp::endpoint& endpoint) {
-  asio::io_context io;
-  asio::ip::tcp::acceptor probe(io);
-  asio::error_code ec;
-  probe.open(endpoint.protocol(), ec);
-  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) probe.bind(endpoint, ec);
-  if (ec) {
-    std::string hint =
-        ec == asio::error::address_in_use
-            ? "; another process listens there (another pinwheel?) — stop it or pick another port"
-            : "";
-    throw config_error(o.where(key) + ": " + key + ": cannot bind " + to_string(endpoint) + ": " +
-                       ec.message() + hint);
-  }
-}
-
-run_plan make_plan(const options& o) {
+run_plan make_plan(const options& o, const host_facts& host) {
   run_plan plan;
+  plan.open_files = host.open_files;
   const backends_options& b = o.backends;
-  if (!b.spawned()) {
-    cpu_assignment cpus = assign_cpus(allowed_cpus(), o.balancer.cpu, 1, {});
-    if (!cpus.error.empty())
-      throw config_error(o.where("balancer.cpu") + ": balancer.cpu: " + cpus.error);
-    plan.balancer_cpu = cpus.balancer;
-    for (std::size_t i = 0; i < b.servers.size(); ++i)
-      plan.backends.push_back({i, b.servers[i], -1, {}});
-    return plan;
-  }
-
-  cpu_assignment cpus = assign_cpus(allowed_cpus(), o.balancer.cpu, b.count, b.cpus);
+  cpu_assignment cpus = b.spawned() ? assign_cpus(host.cpus, o.balancer.cpu, b.count, b.cpus)
+                                    : assign_cpus(host.cpus, o.balancer.cpu, 1, {});
   if (!cpus.error.empty()) {
-    std::string key = b.cpus.empty() ? "balancer.cpu" : "backends.cpus";
-    throw config_error(o.where(key) + ": " + key + ": " + cpus.error);
+    bool balancer_refused = o.balancer.cpu && std::find(host.cpus.begin(), host.cpus.end(),
+                                                        *o.balancer.cpu) == host.cpus.end();
+    std::string key = balancer_refused || b.cpus.empty() ? "balancer.cpu" : "backends.cpus";
+    throw config_error(o.locate(key) + ": " + cpus.error);
   }
   plan.balancer_cpu = cpus.balancer;
-  if (!cpus.warning.empty()) plan.warnings.push_back(cpus.warning);
-  for (std::size_t i = 0; i < cpus.backends.size(); ++i) {
-    backend_plan backend;
-    backend.index = i;
-    backend.cpu = cpus.backends[i];
-    unsigned short port =
-        b.base_port == 0 ? pick_free_port(b.host) : static_cast<unsigned short>(b.base_port + i);
-    backend.endpoint = asio::ip::tcp::endpoint(b.host, port);
-    if (b.base_port != 0) check_port_free(o, "backends.base_port", backend.endpoint);
-    if (backend.endpoint == o.balancer.listen) {
-      throw config_error(o.where("backends.base_port") + ": backends.base_port: backend " +
-                         std::to_string(i) + " would listen on " + to_string(backend.endpoint) +
-                         ", the balancer's own address");
+
+  if (!b.spawned()) {
+    for (std::size_t i = 0; i < b.servers.size(); ++i)
+      plan.backends.push_back({i, b.servers[i], -1, {}});
+  } else {
+    if (!cpus.warning.empty()) plan.warnings.push_back(cpus.warning);
+    std::vector<std::uint16_t> ports = plan_ports(o, cpus.backends.size(), host);
+    for (std::size_t i = 0; i < cpus.backends.size(); ++i) {
+      backend_plan backend;
+      backend.index = i;
+      backend.cpu = cpus.backends[i];
+      backend.endpoint = asio::ip::tcp::endpoint(b.host, ports[i]);
+      for (const std::string& arg : b.command) backend.argv.push_back(substitute(arg, backend));
+      plan.backends.push_back(std::move(backend));
     }
-    for (const std::string& arg : b.command) backend.argv.push_back(substitute(arg, backend));
-    plan.backends.push_back(std::move(backend));
   }
+  validate_plan(o, plan, host);
   return plan;
 }
 
@@ -101,7 +110,11 @@ std::string describe(const options& o, const run_plan& plan) {
       << "limits          max_connections " << bal.max_connections << ", connect_timeout "
       << format_duration(bal.connect_timeout) << ", idle_timeout "
       << format_duration(bal.idle_timeout) << ", drain_timeout "
-      << format_duration(bal.drain_timeout) << ", retries " << bal.retries << "\n";
+      << format_duration(bal.drain_timeout) << ", retries " << bal.retries << "\n"
+      << "open files      limit " << plan.open_files << ", up to "
+      << descriptors_needed(bal.max_connections, plan.backends.size()) << " needed (2 per "
+      << "connection + " << kReservedDescriptors << " + " << kDescriptorsPerBackend
+      << " per backend)\n";
   out << "health          " << to_string(h.kind);
   if (h.kind != health_kind::none) {
     if (h.kind == health_kind::http) out << " GET " << h.path;

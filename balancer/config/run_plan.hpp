@@ -1,12 +1,15 @@
 // What one run will do, decided before anything starts: cores, ports, commands.
 //
-// Made from validated options; `pinwheel --check` prints it, `pinwheel` executes it.
+// Made from loaded options and the host's facts, then validated as a whole (validate_plan.hpp):
+// `pinwheel --check` prints the same plan that `pinwheel` executes.
 #pragma once
 
 #include <asio/ip/tcp.hpp>
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "config/host_facts.hpp"
 #include "config/options.hpp"
 
 namespace pinwheel {
@@ -23,19 +26,17 @@ struct backend_plan {
 struct run_plan {
   int balancer_cpu = 0;
   std::vector<backend_plan> backends;
+  /// The open-file limit the run has (soft RLIMIT_NOFILE).
+  std::uint64_t open_files = 0;
   /// Worth telling the operator once (e.g. cores shared); never fatal.
   std::vector<std::string> warnings;
 };
 
-/// Plans the run; checks that the listen address and spawned backends' ports are free.
-/// Throws config_error naming the key's origin.
-run_plan make_plan(const options& o);
+/// Plans the run on `host`, then validates options and plan together (validate_plan()): the one
+/// path of both `pinwheel` and `pinwheel --check`. Throws config_error naming the key's origin.
+run_plan make_plan(const options& o, const host_facts& host);
 
 /// The effective settings, one per line, as `pinwheel --check` prints them.
 std::string describe(const options& o, const run_plan& plan);
-
-/// Binds `endpoint` for a moment; throws config_error naming `key`'s origin if it is taken.
-void check_port_free(const options& o, const std::string& key,
-                     const asio::ip::tcp::endpoint& endpoint);
 
 }  // namespace pinwheel

@@ -1,7 +1,14 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
 
 #include "config/config_error.hpp"
 #include "config/config_loader.hpp"
+#include "config/fake_host.hpp"
+#include "config/run_plan.hpp"
+#include "config/scratch_dir.hpp"
 
 namespace pinwheel {
 namespace {
@@ -10,9 +17,11 @@ namespace {
 const std::string kBackends =
     "[backends]\ncommand = [\"/bin/sh\", \"-c\", \"exit 0\", \"{port}\"]\n";
 
+// Loads and plans on a fake host, as pinwheel does on the real one; the message, if any.
 std::string error_of(const std::string& toml, const overrides& flags = {}) {
   try {
-    load_config_text(toml, "test.toml", flags);
+    test::fake_host host;
+    make_plan(load_config_text(toml, "test.toml", flags), host.facts);
   } catch (const config_error& e) {
     return e.what();
   }
@@ -61,21 +70,38 @@ rise = 4
 fall = 5
 )",
                                "test.toml");
-  EXPECT_TRUE(o.balancer.listen.address().is_v6());
+  EXPECT_EQ(o.balancer.listen, asio::ip::tcp::endpoint(asio::ip::make_address("::1"), 0));
   EXPECT_EQ(o.balancer.strategy, "round-robin");
   EXPECT_EQ(o.balancer.cpu, 0);
   EXPECT_EQ(o.balancer.max_connections, 77u);
   EXPECT_EQ(o.balancer.connect_timeout, 250ms);
   EXPECT_EQ(o.balancer.idle_timeout, 90s);
+  EXPECT_EQ(o.balancer.drain_timeout, 3s);
   EXPECT_EQ(o.balancer.retries, 1);
   EXPECT_EQ(o.backends.count, 4);
+  ASSERT_EQ(o.backends.command.size(), 4u);
   EXPECT_TRUE(o.backends.command[0].ends_with("/sh"));  // resolved through PATH
+  EXPECT_EQ(o.backends.command[1], "{port}");
+  EXPECT_EQ(o.backends.command[2], "{index}");
+  EXPECT_EQ(o.backends.command[3], "{cpu}");
+  EXPECT_EQ(o.backends.host, asio::ip::make_address("::1"));
+  EXPECT_EQ(o.backends.base_port, 0);
   EXPECT_EQ(o.backends.cpus, std::vector<int>{0});
+  EXPECT_EQ(o.backends.restart_delay, 10ms);
+  EXPECT_EQ(o.backends.restart_delay_max, 1s);
+  EXPECT_EQ(o.backends.min_uptime, 2s);
   EXPECT_EQ(o.backends.max_restarts, 3);
+  EXPECT_EQ(o.backends.stop_timeout, 1s);
+  EXPECT_TRUE(o.backends.spawned());
   EXPECT_EQ(o.health.kind, health_kind::http);
   EXPECT_EQ(o.health.path, "/up");
+  EXPECT_EQ(o.health.interval, 100ms);
+  EXPECT_EQ(o.health.timeout, 50ms);
   EXPECT_EQ(o.health.rise, 4);
+  EXPECT_EQ(o.health.fall, 5);
   EXPECT_EQ(o.where("balancer.strategy"), "test.toml:4:12");
+  EXPECT_EQ(o.where("health.fall"), "test.toml:28:8");
+  EXPECT_EQ(o.locate("backends.base_port"), "test.toml:15:13: [backends] base_port");
 }
 
 TEST(Config, ServersInsteadOfSpawnedBackends) {
@@ -84,24 +110,31 @@ TEST(Config, ServersInsteadOfSpawnedBackends) {
   EXPECT_FALSE(o.backends.spawned());
   ASSERT_EQ(o.backends.servers.size(), 2u);
   EXPECT_EQ(o.backends.servers[1].port(), 6380);
+  // Each server's own position, for messages about one of them.
+  EXPECT_EQ(o.locate("backends.servers[1]"), "test.toml:2:30: [backends] servers");
 }
 
 TEST(Config, CommandLineOverridesTheFile) {
   overrides flags;
   flags.listen = "127.0.0.1:9999";
-  flags.backends = 3;
+  flags.backends = "3";
   flags.strategy = "round-robin";
   options o = load_config_text(kBackends, "test.toml", flags);
   EXPECT_EQ(o.balancer.listen.port(), 9999);
   EXPECT_EQ(o.backends.count, 3);
   EXPECT_EQ(o.balancer.strategy, "round-robin");
   EXPECT_EQ(o.where("balancer.listen"), "--listen");
+  EXPECT_EQ(o.locate("balancer.listen"), "--listen");
+  EXPECT_EQ(o.locate("backends.count"), "--backends");
 }
 
 struct bad_config {
   std::string toml;
   std::string message;
 };
+
+// Names a failing case by its config, not by its bytes.
+void PrintTo(const bad_config& c, std::ostream* out) { *out << testing::PrintToString(c.toml); }
 
 class BadConfig : public testing::TestWithParam<bad_config> {};
 
@@ -181,8 +214,18 @@ INSTANTIATE_TEST_SUITE_P(
                    "cannot be "
                    "combined with command, count, base_port or cpus; keep one or the other"},
         bad_config{"[backends]\nservers = [\"127.0.0.1\"]\n",
-                   "test.toml:2:11: [backends] servers: \"127.0.0.1\" is not host:port (IPv6 as "
+                   "test.toml:2:12: [backends] servers: \"127.0.0.1\" is not host:port (IPv6 as "
                    "[::1]:8080)"},
+        bad_config{"[backends]\nservers = [\"127.0.0.1:1\", \"127.0.0.1:0\"]\n",
+                   "test.toml:2:27: [backends] servers: \"127.0.0.1:0\" has port 0; give the "
+                   "server's real port"},
+        bad_config{"[backends]\nservers = [\"0.0.0.0:6379\"]\n",
+                   "test.toml:2:12: [backends] servers: \"0.0.0.0:6379\" is a wildcard address, "
+                   "not a server's; give the address the server listens on, e.g. "
+                   "\"127.0.0.1:6379\""},
+        bad_config{"[backends]\nservers = [\"127.0.0.1:6379\", \"127.0.0.1:6379\"]\n",
+                   "test.toml:2:30: [backends] servers: \"127.0.0.1:6379\" is listed twice "
+                   "(first at test.toml:2:12); list each server once"},
         bad_config{"[backends]\nservers = []\n",
                    "test.toml:2:11: [backends] servers: is empty; list at least one \"host:port\""},
         bad_config{
@@ -196,6 +239,26 @@ INSTANTIATE_TEST_SUITE_P(
                    "\"http\" or \"none\""},
         bad_config{kBackends + "[health]\npath = \"health\"\n",
                    "test.toml:4:8: [health] path: \"health\" must start with '/'"},
+        bad_config{kBackends + "[health]\npath = \"/health\\r\\nHost: evil\"\n",
+                   "test.toml:4:8: [health] path: \"/health\\r\\nHost: evil\" has a carriage "
+                   "return at character 8; a request path cannot contain spaces or control "
+                   "characters (percent-encode them, e.g. %20)"},
+        bad_config{kBackends + "[health]\npath = \"/up\\n\"\n",
+                   "test.toml:4:8: [health] path: \"/up\\n\" has a line feed at character 4; a "
+                   "request path cannot contain spaces or control characters (percent-encode "
+                   "them, e.g. %20)"},
+        bad_config{kBackends + "[health]\npath = \"/health check\"\n",
+                   "test.toml:4:8: [health] path: \"/health check\" has a space at character 8; "
+                   "a request path cannot contain spaces or control characters (percent-encode "
+                   "them, e.g. %20)"},
+        bad_config{kBackends + "[health]\npath = \"/a\\u007f\"\n",
+                   "test.toml:4:8: [health] path: \"/a\\x7f\" has a control character (0x7f) at "
+                   "character 3; a request path cannot contain spaces or control characters "
+                   "(percent-encode them, e.g. %20)"},
+        bad_config{kBackends + "[health]\npath = \"/sant\u00e9\"\n",
+                   "test.toml:4:8: [health] path: \"/sant\u00e9\" has a non-ASCII byte (0xc3) at "
+                   "character 6; a request path cannot contain spaces or control characters "
+                   "(percent-encode them, e.g. %20)"},
         bad_config{kBackends + "[health]\nrise = 0\n",
                    "test.toml:4:8: [health] rise: 0 is out of range; use 1 to 1000"},
         bad_config{
@@ -207,22 +270,49 @@ TEST(Config, BadOverridesNameTheFlag) {
   listen.listen = "nowhere";
   EXPECT_EQ(error_of(kBackends, listen),
             "--listen: \"nowhere\" is not host:port (IPv6 as [::1]:8080)");
+  listen.listen = "";
+  EXPECT_EQ(error_of(kBackends, listen), "--listen: \"\" is not host:port (IPv6 as [::1]:8080)");
   overrides strategy;
   strategy.strategy = "random";
   EXPECT_EQ(
       error_of(kBackends, strategy),
       "--strategy: \"random\" is not a strategy; use \"round-robin\" or \"least-connections\"");
+  strategy.strategy = "";
+  EXPECT_EQ(error_of(kBackends, strategy),
+            "--strategy: \"\" is not a strategy; use \"round-robin\" or \"least-connections\"");
   overrides backends;
-  backends.backends = -1;
+  backends.backends = "-1";
   EXPECT_EQ(error_of(kBackends, backends),
             "--backends: -1 is out of range; use 0 (one per core) to 1024");
+  backends.backends = "99999999999";
+  EXPECT_EQ(error_of(kBackends, backends),
+            "--backends: 99999999999 is out of range; use 0 (one per core) to 1024");
+  for (const char* text : {"", "many", "3x", " 3", "+3", "3.0"}) {
+    backends.backends = text;
+    EXPECT_EQ(
+        error_of(kBackends, backends),
+        "--backends: \"" + std::string(text) + "\" is not a number; use 0 (one per core) to 1024");
+  }
   EXPECT_EQ(error_of("[backends]\nservers = [\"127.0.0.1:1\"]\n",
                      [] {
                        overrides o;
-                       o.backends = 2;
+                       o.backends = "2";
                        return o;
                      }()),
             "--backends: the config lists [backends] servers, which Pinwheel does not spawn");
+}
+
+// A bad flag is named even when the file is bad too: it is what the operator just typed.
+TEST(Config, FlagsAreCheckedBeforeTheFile) {
+  overrides flags;
+  flags.backends = "many";
+  try {
+    load_config("/nonexistent/pinwheel.toml", flags);
+    FAIL();
+  } catch (const config_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "--backends: \"many\" is not a number; use 0 (one per core) to 1024");
+  }
 }
 
 TEST(Config, MissingFileSaysSo) {
@@ -233,6 +323,41 @@ TEST(Config, MissingFileSaysSo) {
     EXPECT_EQ(std::string(e.what()),
               "/nonexistent/pinwheel.toml: cannot read the config file: No such file or directory");
   }
+}
+
+std::string load_error(const std::string& path) {
+  try {
+    load_config(path);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Config, OnlyARegularFileIsRead) {
+  test::scratch_dir scratch;
+  const std::string& dir = scratch.path();
+  std::string fifo = dir + "/fifo.toml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(load_error(dir), dir + ": is a directory; give the path of a TOML config file");
+  EXPECT_EQ(load_error("/dev/zero"),
+            "/dev/zero: is not a regular file (a character device); give the path of a TOML "
+            "config file");
+  EXPECT_EQ(load_error(fifo),
+            fifo + ": is not a regular file (a named pipe); give the path of a TOML config file");
+  EXPECT_EQ(load_error(""), "--config: is empty; give the path of a TOML config file");
+}
+
+TEST(Config, AFileOverOneMebibyteIsRefused) {
+  test::scratch_dir scratch;
+  std::string path = scratch.path() + "/big.toml";
+  std::ofstream(path) << kBackends << std::string(kMaxConfigBytes - kBackends.size(), '\n');
+  EXPECT_EQ(load_error(path), "(no error)");  // exactly the limit
+  std::ofstream(path, std::ios::app) << "\n";
+  EXPECT_EQ(load_error(path),
+            path +
+                ": is 1048577 bytes; a config file may be at most 1048576 bytes (1 MiB): is "
+                "this the right file?");
 }
 
 }  // namespace

@@ -2,10 +2,31 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <limits>
+#include <sstream>
+
 namespace pinwheel {
 namespace {
 
 using cpus = std::vector<int>;
+
+// The kernel's own account: "0-2,4" from the Cpus_allowed_list line of /proc/self/status.
+cpus cpus_allowed_list() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line) && !line.starts_with("Cpus_allowed_list:")) {
+  }
+  std::istringstream ranges(line.substr(line.find(':') + 1));
+  cpus list;
+  for (std::string range; std::getline(ranges, range, ',');) {
+    std::size_t dash = range.find('-');
+    int first = std::stoi(range);
+    int last = dash == std::string::npos ? first : std::stoi(range.substr(dash + 1));
+    for (int cpu = first; cpu <= last; ++cpu) list.push_back(cpu);
+  }
+  return list;
+}
 
 TEST(CpuPlan, BalancerOnFirstCoreAndOneBackendPerRemainingCore) {
   auto plan = assign_cpus({0, 1, 2, 3}, std::nullopt, 0, {});
@@ -52,7 +73,27 @@ TEST(CpuPlan, CoresOutsideTheAllowedSetAreErrors) {
             "core 9 is not available to this process; available cores: 0,1");
 }
 
-TEST(CpuPlan, AllowedCpusIsNeverEmpty) { EXPECT_FALSE(allowed_cpus().empty()); }
+TEST(CpuPlan, NoAllowedCoreIsAnError) {
+  EXPECT_EQ(assign_cpus({}, std::nullopt, 0, {}).error, "no core is available to this process");
+}
+
+TEST(CpuPlan, AllowedCpusAreWhatTheKernelSays) {
+  std::error_code ec;
+  cpus allowed = allowed_cpus(0, ec);
+  EXPECT_FALSE(ec) << ec.message();
+  cpus expected = cpus_allowed_list();
+  ASSERT_FALSE(expected.empty()) << "no Cpus_allowed_list in /proc/self/status";
+  EXPECT_EQ(allowed, expected);
+}
+
+// It once answered {0} when the kernel would not say, which looked like a valid answer.
+TEST(CpuPlan, AllowedCpusReportsFailureInsteadOfGuessing) {
+  std::error_code ec;
+  // No process has the largest pid: pid_max is at most 2^22.
+  cpus allowed = allowed_cpus(std::numeric_limits<pid_t>::max(), ec);
+  EXPECT_EQ(ec, std::errc::no_such_process);
+  EXPECT_TRUE(allowed.empty());
+}
 
 }  // namespace
 }  // namespace pinwheel

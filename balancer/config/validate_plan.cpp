@@ -1,0 +1,112 @@
+#include "config/validate_plan.hpp"
+
+#include "config/address.hpp"
+#include "config/config_error.hpp"
+#include "config/descriptor_limit.hpp"
+
+namespace pinwheel {
+
+namespace {
+
+// "(listen = "0.0.0.0:8080" at pinwheel.toml:2:10)", for messages that blame another key.
+std::string listen_note(const options& o) {
+  auto origin = o.origin.find("balancer.listen");
+  return "(listen = " + in_quotes(to_string(o.balancer.listen)) +
+         (origin != o.origin.end() ? " at " + origin->second : ", the default") + ")";
+}
+
+std::string server_key(std::size_t i) { return "backends.servers[" + std::to_string(i) + "]"; }
+
+void check_servers(const options& o, const host_facts& host) {
+  const std::vector<asio::ip::tcp::endpoint>& servers = o.backends.servers;
+  for (std::size_t j = 0; j < servers.size(); ++j) {
+    for (std::size_t i = 0; i < j; ++i) {
+      if (servers[i] != servers[j]) continue;
+      throw config_error(o.locate(server_key(j)) + ": " + in_quotes(to_string(servers[j])) +
+                         " is listed twice (first at " + o.where(server_key(i)) +
+                         "); list each server once");
+    }
+  }
+  const asio::ip::tcp::endpoint& listen = o.balancer.listen;
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    const asio::ip::tcp::endpoint& server = servers[i];
+    // A wildcard listen takes connections to every local address of its family on its port.
+    bool reaches_balancer = server.port() == listen.port() &&
+                            covers(listen.address(), server.address()) &&
+                            (!listen.address().is_unspecified() || host.is_local(server.address()));
+    if (!reaches_balancer) continue;
+    if (o.where("balancer.listen") == "--listen") {
+      throw config_error("--listen: " + to_string(listen) +
+                         " also takes the connections for [backends] servers entry " +
+                         in_quotes(to_string(server)) + " (" + o.where(server_key(i)) +
+                         "): a client would make the balancer connect to itself; listen "
+                         "elsewhere or remove that server");
+    }
+    throw config_error(o.locate(server_key(i)) + ": " + in_quotes(to_string(server)) +
+                       " reaches the balancer itself " + listen_note(o) +
+                       ": a client would make it connect to itself; remove the server or "
+                       "change listen");
+  }
+}
+
+void check_spawned_ports(const options& o, const run_plan& plan) {
+  const asio::ip::tcp::endpoint& listen = o.balancer.listen;
+  // Port 0: the kernel picks the balancer's port, which cannot be a backend's.
+  if (listen.port() == 0) return;
+  for (const backend_plan& backend : plan.backends) {
+    if (!clash(backend.endpoint, listen)) continue;
+    std::string name = "backend " + std::to_string(backend.index);
+    if (o.where("balancer.listen") == "--listen") {
+      throw config_error("--listen: " + to_string(listen) + " clashes with " + name + " on " +
+                         to_string(backend.endpoint) + " (base_port at " +
+                         o.where("backends.base_port") + "); listen elsewhere or change base_port");
+    }
+    throw config_error(o.locate("backends.base_port") + ": " + name + " would listen on " +
+                       to_string(backend.endpoint) + ", where the balancer listens too " +
+                       listen_note(o) + "; change base_port or listen");
+  }
+}
+
+// What to say after a failed bind; `in_use` follows "another process listens there".
+std::string bind_hint(const std::error_code& ec, const std::string& in_use) {
+  if (ec == std::errc::address_in_use) return "; another process listens there" + in_use;
+  if (ec == std::errc::address_not_available) return "; that is not an address of this host";
+  if (ec == std::errc::permission_denied) return "; ports below 1024 need privilege";
+  return "";
+}
+
+void check_ports_free(const options& o, const run_plan& plan, const host_facts& host) {
+  const asio::ip::tcp::endpoint& listen = o.balancer.listen;
+  if (std::error_code ec = host.try_bind(listen, true)) {
+    throw config_error(o.locate("balancer.listen") + ": cannot bind " + to_string(listen) + ": " +
+                       ec.message() +
+                       bind_hint(ec, " (another pinwheel?) — stop it or pick another port"));
+  }
+  // Picked ports (base_port = 0) were bound a moment ago, while picking them.
+  if (!o.backends.spawned() || o.backends.base_port == 0) return;
+  for (const backend_plan& backend : plan.backends) {
+    if (std::error_code ec = host.try_bind(backend.endpoint, true)) {
+      throw config_error(o.locate("backends.base_port") + ": backend " +
+                         std::to_string(backend.index) + " cannot listen on " +
+                         to_string(backend.endpoint) + ": " + ec.message() +
+                         bind_hint(ec,
+                                   " — stop it, or choose another base_port (0 picks free "
+                                   "ports)"));
+    }
+  }
+}
+
+}  // namespace
+
+void validate_plan(const options& o, run_plan& plan, const host_facts& host) {
+  if (o.backends.spawned()) {
+    check_spawned_ports(o, plan);
+  } else {
+    check_servers(o, host);
+  }
+  check_ports_free(o, plan, host);
+  std::string warning = descriptor_warning(o, plan.backends.size(), host.open_files);
+  if (!warning.empty()) plan.warnings.push_back(warning);
+}
+
+}  // namespace pinwheel
