@@ -28,7 +28,9 @@
 #include "proxy/server.hpp"
 #include "proxy/session.hpp"
 #include "strategy/strategy.hpp"
+#include "supervisor/guardian.hpp"
 #include "supervisor/supervisor.hpp"
+#include "supervisor/system_process_env.hpp"
 
 namespace pinwheel {
 
@@ -58,6 +60,8 @@ class balancer {
   health_checker health_;
   proxy_context context_;
   server server_;
+  system_process_env process_env_;
+  std::optional<guardian> guardian_;
   std::optional<supervisor> supervisor_;
   asio::signal_set signals_;
   int stop_signals_seen_ = 0;
