@@ -60,14 +60,14 @@ asio::steady_timer& supervisor::restart_timer(backend& b) {
 void supervisor::start() {
   spawn_background(io_, reap_loop(), "process reaper");
   for (backend* b : pool_.members()) {
-    if (b->spawned()) spawn(*b);
+    if (b->spawned()) spawn(*b, false);
   }
 }
 
-void supervisor::spawn(backend& b) {
+void supervisor::spawn(backend& b, bool restart) {
   backend_process& p = b.process;
   if (p.given_up || stopping_ || p.pid != 0) return;
-  if (p.started != std::chrono::steady_clock::time_point{}) ++p.restarts;
+  if (restart) ++p.restarts;
   p.started = env_.now();
   std::string failure;
   pid_t pid = start_process(b, failure);
@@ -171,7 +171,7 @@ void supervisor::schedule_restart(backend& b, const std::string& how) {
   asio::steady_timer& timer = restart_timer(b);
   timer.expires_after(next.delay);
   timer.async_wait([this, &b](const asio::error_code& ec) {
-    if (!ec) spawn(b);
+    if (!ec) spawn(b, true);
   });
 }
 

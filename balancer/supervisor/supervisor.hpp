@@ -51,7 +51,8 @@ class supervisor {
   void kill_all();
 
  private:
-  void spawn(backend& b);
+  /// Starts `b` unless it runs, is given up, or we are stopping; `restart`: not its first.
+  void spawn(backend& b, bool restart);
   /// Starts b's process with its output forwarded; 0 and `failure` set if none runs.
   pid_t start_process(backend& b, std::string& failure);
   /// Copies a child's pipe to our `target_fd` until end of file.
