@@ -72,7 +72,10 @@ void supervisor::spawn(backend& b, bool restart) {
   std::string failure;
   pid_t pid = start_process(b, failure);
   if (pid == 0) {
-    schedule_restart(b, "could not start: " + failure);
+    std::string how = "could not start: " + failure;
+    // Nothing runs: even a backend nobody checks (health kind "none") is down.
+    health_.process_exited(b, how);
+    schedule_restart(b, how);
     return;
   }
   log("backend ", b.name, " started: pid ", pid, ", cpu ", b.cpu, ", ", to_string(b.endpoint));

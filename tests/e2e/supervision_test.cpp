@@ -211,14 +211,14 @@ TEST(Supervision, RestartDelayDoublesUpToItsCeilingAndResetsAfterMinUptime) {
                                        "echo $((n + 1)) > \"$1\"\n"
                                        "case $n in\n"
                                        "  0|1|2|3) exit 1 ;;\n"
-                                       "  4) sleep 0.7; exit 1 ;;\n"
+                                       "  4) sleep 1.3; exit 1 ;;\n"
                                        "esac\n"
                                        "exec " BACKEND_BIN " --port \"$2\" --index \"$3\"\n");
   running_balancer pinwheel(
       config_with_command(
           1, R"(["/bin/sh", ")" + script + R"(", ")" + counter + R"(", "{port}", "{index}"])",
           "restart_delay = \"40ms\"\nrestart_delay_max = \"100ms\"\n"
-          "min_uptime = \"400ms\"\nmax_restarts = 10\n",
+          "min_uptime = \"1s\"\nmax_restarts = 10\n",
           "kind = \"http\"\ninterval = \"100ms\"\n"),
       1);
   std::vector<std::string> expected{"40ms", "80ms", "100ms", "100ms", "40ms"};

@@ -144,6 +144,7 @@ TEST_F(SupervisorTest, FailedStartsAreRetriedCountedAsQuickExitsAndGivenUp) {
   EXPECT_TRUE(b.process.given_up);
   EXPECT_EQ(b.process.quick_exits, 3);
   EXPECT_EQ(b.process.pid, 0);
+  EXPECT_FALSE(b.health.up()) << "trusted (kind none), yet nothing runs";
   // The first try and max_restarts retries, each stopped at its first pipe.
   EXPECT_EQ(env_.pipes_asked, 3);
   EXPECT_TRUE(env_.started.empty());
