@@ -13,7 +13,9 @@
 #include <asio/write.hpp>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include "common/spawn_background.hpp"
@@ -31,7 +33,54 @@ constexpr std::chrono::seconds kRetryDelay{1};
 // The descriptor the guardian reads its records from.
 constexpr int kRecordFd = 3;
 
-// The guardian's whole life, in the forked child of a single-threaded balancer.
+// The groups a guardian watches, in a fixed table: the guardian may not allocate. At most
+// backends.count (<= 1024) groups are watched at once, since a backend's group is forgotten
+// before its next one is watched.
+struct group_table {
+  pid_t pgid[4096];
+  std::size_t size = 0;
+
+  void add(pid_t group) {
+    for (std::size_t i = 0; i < size; ++i) {
+      if (pgid[i] == group) return;
+    }
+    if (size < std::size(pgid)) pgid[size++] = group;
+  }
+  void remove(pid_t group) {
+    for (std::size_t i = 0; i < size; ++i) {
+      if (pgid[i] == group) pgid[i] = pgid[--size];
+    }
+  }
+};
+
+// One log line built without allocating, written with a single write(2) like log()'s.
+struct fixed_line {
+  char text[16384];
+  std::size_t size = 0;
+
+  void add(std::string_view part) {
+    for (char c : part) {
+      if (size < sizeof text - 1) text[size++] = c;
+    }
+  }
+  void add(long value) {
+    char digits[24];
+    std::size_t n = 0;
+    unsigned long rest = value < 0 ? 0UL - static_cast<unsigned long>(value) : value;
+    do digits[n++] = static_cast<char>('0' + rest % 10);
+    while ((rest /= 10) != 0);
+    if (value < 0) add("-");
+    while (n > 0) add(std::string_view(&digits[--n], 1));
+  }
+  void write_to(int fd) {
+    text[size++] = '\n';
+    (void)!::write(fd, text, size);
+  }
+};
+
+// The guardian's whole life, in a forked child. Only async-signal-safe calls and no
+// allocation: the balancer may have had other threads (holding locks) when it forked, and
+// whatever its logging does with queues and threads did not come along.
 [[noreturn]] void guard(int fd, pid_t balancer) {
   // Out of the balancer's group, so a terminal's Ctrl-C or a kill of the group misses it.
   ::setpgid(0, 0);
@@ -65,7 +114,7 @@ constexpr int kRecordFd = 3;
   pid_t self = ::getpid();
   if (::write(kRecordFd, &self, sizeof self) != sizeof self) ::_exit(1);
 
-  std::set<pid_t> groups;
+  group_table groups;
   char buffer[4096];
   std::size_t have = 0;
   for (;;) {
@@ -78,20 +127,23 @@ constexpr int kRecordFd = 3;
       pid_t record;
       std::memcpy(&record, buffer + used, sizeof record);
       // Never group 1 or 0: kill(-1) and kill(0) mean far more than one group.
-      if (record > 1) groups.insert(record);
-      if (record < -1) groups.erase(-record);
+      if (record > 1) groups.add(record);
+      if (record < -1) groups.remove(-record);
     }
     std::memmove(buffer, buffer + used, have - used);
     have -= used;
   }
-  if (!groups.empty()) {
-    std::string killed;
-    for (pid_t group : groups) {
-      ::kill(-group, SIGKILL);
-      killed += " " + std::to_string(group);
+  if (groups.size > 0) {
+    fixed_line line;
+    line.add("pinwheel: guardian: the balancer (pid ");
+    line.add(static_cast<long>(balancer));
+    line.add(") is gone; SIGKILL to the process groups of its backends:");
+    for (std::size_t i = 0; i < groups.size; ++i) {
+      ::kill(-groups.pgid[i], SIGKILL);
+      line.add(" ");
+      line.add(static_cast<long>(groups.pgid[i]));
     }
-    log("guardian: the balancer (pid ", balancer,
-        ") is gone; SIGKILL to the process groups of its backends:", killed);
+    line.write_to(STDERR_FILENO);
   }
   ::_exit(0);
 }

@@ -13,8 +13,8 @@
 // Limit: a process that leaves its group (setsid(), setpgid()) escapes; only a cgroup holds
 // such a tree (systemd's KillMode=control-group).
 //
-// Single-threaded. Fork it early, while the balancer is small and single-threaded: the child
-// runs ordinary code after fork.
+// Single-threaded. Start it early, while the balancer is small: fork copies it. After fork the
+// guardian's code is async-signal-safe, so other threads of the balancer do no harm.
 #pragma once
 
 #include <sys/types.h>
