@@ -7,6 +7,8 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -170,6 +172,41 @@ TEST(SystemProcessEnv, TheChildAnnouncesItsPidBeforeExec) {
   EXPECT_EQ(::recv(ours.get(), &announced, sizeof announced, MSG_DONTWAIT),
             static_cast<ssize_t>(sizeof announced));
   EXPECT_EQ(announced, p.result.pid);
+}
+
+long minor_faults() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
+TEST(SystemProcessEnv, StartingLeavesOurMemoryAlone) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "ThreadSanitizer turns vfork into fork";
+#endif
+  // fork would mark every page of ours copy-on-write, so writing them afterwards faults once
+  // per page; a vforked child borrows our memory and leaves it as it was.
+  constexpr std::size_t kPages = 16384;
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t size = kPages * page;
+  void* memory = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(memory, MAP_FAILED);
+  ::madvise(memory, size, MADV_NOHUGEPAGE);  // one fault per small page, not per huge one
+  auto touch = [&] {
+    volatile char* bytes = static_cast<volatile char*>(memory);
+    for (std::size_t i = 0; i < kPages; ++i)
+      bytes[i * page] = static_cast<char>(bytes[i * page] + 1);
+  };
+  touch();
+
+  system_process_env env;
+  started_process p(env, {"/bin/sh", "-c", "exit 0"}, first_allowed_cpu());
+  ASSERT_NE(p.result.pid, 0) << p.result.failure;
+  long before = minor_faults();
+  touch();
+  long faults = minor_faults() - before;
+  ::munmap(memory, size);
+  EXPECT_LT(faults, static_cast<long>(kPages / 4)) << "our pages were made copy-on-write";
 }
 
 }  // namespace
