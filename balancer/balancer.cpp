@@ -82,6 +82,11 @@ int balancer::run() {
   for (const std::string& warning : plan_.warnings) log_warning(warning);
   // Writes to a closed peer must come back as EPIPE, not kill the balancer.
   ::signal(SIGPIPE, SIG_IGN);
+  // Forked now, while we are small and hold no socket yet.
+  if (options_.backends.spawned()) {
+    guardian_.emplace(io_);
+    guardian_->start();
+  }
 
   try {
     server_.listen();
@@ -96,8 +101,8 @@ int balancer::run() {
   limit_connections_to_descriptors();
   spawn_background(io_, handle_signals(), "signal handling");
   if (options_.backends.spawned()) {
-    supervisor_.emplace(io_, options_.backends, pool_, health_,
-                        [this](backend& b) { on_given_up(b); });
+    supervisor_.emplace(io_, options_.backends, pool_, health_, process_env_,
+                        guardian_ ? &*guardian_ : nullptr, [this](backend& b) { on_given_up(b); });
     supervisor_->start();
   }
   health_.start();
@@ -191,6 +196,7 @@ asio::awaitable<void> balancer::shutdown() {
   co_await server_.drain();
   health_.stop();
   if (supervisor_) co_await supervisor_->stop();
+  if (guardian_) guardian_->stop();
   log("stopped");
   signals_.cancel();
   io_.stop();

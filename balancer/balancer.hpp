@@ -1,8 +1,9 @@
 // One Pinwheel run: wires the backend pool, the strategy, the server, health checks and the
 // supervisor to one single-threaded io_context pinned to the balancer's core.
 //
-// Start-up: pin, bind, spawn backends, start checking them, accept at once (a client waits
-// up to connect_timeout for a first backend to come up).
+// Start-up: pin, start the guardian (backends die with us even on kill -9), bind, spawn
+// backends, start checking them, accept at once (a client waits up to connect_timeout for a
+// first backend to come up).
 // Signals (each logged):
 //   SIGINT, SIGTERM, SIGQUIT  stop: refuse new connections, drain, stop backends, exit 0;
 //                             a second one cuts the drain short (RST), a third SIGKILLs the
@@ -28,7 +29,9 @@
 #include "proxy/server.hpp"
 #include "proxy/session.hpp"
 #include "strategy/strategy.hpp"
+#include "supervisor/guardian.hpp"
 #include "supervisor/supervisor.hpp"
+#include "supervisor/system_process_env.hpp"
 
 namespace pinwheel {
 
@@ -60,6 +63,8 @@ class balancer {
   health_checker health_;
   proxy_context context_;
   server server_;
+  system_process_env process_env_;
+  std::optional<guardian> guardian_;
   std::optional<supervisor> supervisor_;
   asio::signal_set signals_;
   int stop_signals_seen_ = 0;

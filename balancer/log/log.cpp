@@ -45,6 +45,19 @@ log_sink& stdout_sink() { return sinks().out; }
 
 log_sink& stderr_sink() { return sinks().err; }
 
-void log_line(std::string_view message) { stderr_sink().write_line({"pinwheel: ", message}); }
+namespace {
+std::string* captured = nullptr;  // set by a live log_capture
+}  // namespace
+
+log_capture::log_capture() { captured = &text_; }
+log_capture::~log_capture() { captured = nullptr; }
+
+void log_line(std::string_view message) {
+  if (captured != nullptr) {
+    captured->append("pinwheel: ").append(message).push_back('\n');
+    return;
+  }
+  stderr_sink().write_line({"pinwheel: ", message});
+}
 
 }  // namespace pinwheel

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <sstream>
+#include <string>
 #include <string_view>
 
 #include "log/log_sink.hpp"
@@ -20,6 +21,22 @@ log_sink& stderr_sink();
 
 /// Queues "pinwheel: <message>\n" for stderr.
 void log_line(std::string_view message);
+
+/// While alive, log lines are kept here instead of going to stderr, so a unit test can assert
+/// what an operator would read. One at a time, on the thread that logs.
+class log_capture {
+ public:
+  log_capture();
+  ~log_capture();
+  log_capture(const log_capture&) = delete;
+  log_capture& operator=(const log_capture&) = delete;
+
+  /// The lines captured so far, each with its "pinwheel: " prefix and '\n'.
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+};
 
 /// Streams the arguments into one log line.
 template <class... Args>

@@ -1,10 +1,13 @@
-// Spawns the backends, pins each to its core, restarts those that exit, and stops
-// them on shutdown — Node's cluster.fork() + on('exit'), built in.
+// Spawns the backends, pins each to its core, restarts those that exit, and stops them on
+// shutdown — Node's cluster.fork() + on('exit'), built in.
 //
-// Restarts back off exponentially while a backend keeps exiting soon after it
-// started; after max_restarts such exits in a row it is given up (logged) and the
-// others keep serving. Children get PR_SET_PDEATHSIG, so they die with the
-// balancer even if it is SIGKILLed. Single-threaded.
+// A start that fails (no pipes, no process, no exec) is handled like an exit at once. Restarts
+// back off as restart_backoff decides; a backend given up as crash-looping keeps
+// process.given_up, is never started again, and is reported to on_given_up while the others
+// keep serving. Each backend is its own process group, which is SIGKILLed when its leader
+// exits (so nothing it started keeps the port) and watched by the guardian, so the whole tree
+// dies with the balancer even on kill -9. All OS access and time go through process_env.
+// Single-threaded.
 #pragma once
 
 #include <sys/types.h>
@@ -17,36 +20,47 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 
 #include "config/options.hpp"
 #include "health/health_checker.hpp"
 #include "pool/backend_pool.hpp"
+#include "supervisor/guardian.hpp"
 #include "supervisor/output_forwarder.hpp"
+#include "supervisor/process_env.hpp"
+#include "supervisor/restart_backoff.hpp"
 
 namespace pinwheel {
 
 class supervisor {
  public:
-  /// `on_given_up` hears of each backend given up as crash-looping.
+  /// `guardian` may be null (no protection beyond PR_SET_PDEATHSIG); `on_given_up` hears of
+  /// each backend given up as crash-looping.
   supervisor(asio::io_context& io, const backends_options& options, backend_pool& pool,
-             health_checker& health, std::function<void(backend&)> on_given_up);
+             health_checker& health, process_env& env, guardian* guardian,
+             std::function<void(backend&)> on_given_up);
 
   /// Spawns every member of the pool that has a command.
   void start();
 
   /// SIGTERM to every backend, SIGKILL to those still running after stop_timeout; returns
-  /// once all have been reaped.
+  /// once all have been reaped. Pending restarts are cancelled.
   asio::awaitable<void> stop();
 
   /// SIGKILL to every backend's process group now (a third Ctrl-C).
   void kill_all();
 
  private:
-  void spawn(backend& b);
+  /// Starts `b` unless it runs, is given up, or we are stopping; `restart`: not its first.
+  void spawn(backend& b, bool restart);
+  /// Starts b's process with its output forwarded; 0 and `failure` set if none runs.
+  pid_t start_process(backend& b, std::string& failure);
   /// Copies a child's pipe to `target` until end of file.
   void forward(int pipe_fd, log_sink& target, const std::string& prefix);
   asio::awaitable<void> reap_loop();
   void exited(backend& b, int status);
+  /// After an exit or a failed start (`how`): restart later, or give up.
+  void schedule_restart(backend& b, const std::string& how);
   std::size_t running() const;
   /// The timer that delays `b`'s next start.
   asio::steady_timer& restart_timer(backend& b);
@@ -55,6 +69,9 @@ class supervisor {
   const backends_options& options_;
   backend_pool& pool_;
   health_checker& health_;
+  process_env& env_;
+  guardian* guardian_;
+  restart_backoff backoff_;
   std::function<void(backend&)> on_given_up_;
   std::map<const backend*, std::unique_ptr<asio::steady_timer>> restart_timers_;
   asio::signal_set sigchld_;

@@ -1,0 +1,193 @@
+#include "supervisor/system_process_env.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace pinwheel {
+
+namespace {
+
+// Where in the child a problem came up. Only `pin` lets the start go on.
+enum class child_stage : int { pin = 1, stdio = 2, exec = 3 };
+
+// One record on the status pipe; a few fit in PIPE_BUF, so each write is atomic.
+struct child_report {
+  child_stage stage;
+  int error;
+};
+
+// Everything the child needs, prepared before vfork: the child may not allocate.
+struct child_setup {
+  char* const* argv;
+  int cpu;
+  int stdin_fd;
+  int stdout_fd;
+  int stderr_fd;
+  int announce_fd;
+  int status_fd;
+  pid_t parent;
+};
+
+void report(int status_fd, child_stage stage, int error) {
+  child_report r{stage, error};
+  (void)!::write(status_fd, &r, sizeof r);
+}
+
+// dup2, except that a descriptor already in place must lose close-on-exec instead.
+bool put_at(int fd, int target) {
+  if (fd == target) return ::fcntl(target, F_SETFD, 0) == 0;
+  return ::dup2(fd, target) == target;
+}
+
+// Runs in the vforked child, on the parent's memory while the parent waits: async-signal-safe
+// calls only, nothing written outside this frame.
+[[noreturn]] void exec_child(const child_setup& s) {
+  // Die with the balancer even if it is SIGKILLed; it may already be gone.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != s.parent) ::_exit(127);
+  // Own process group: a terminal's Ctrl-C reaches only the balancer, which then drains
+  // before stopping the backends, and one kill(-pid) reaches whatever the backend starts.
+  ::setpgid(0, 0);
+  if (s.announce_fd >= 0) {
+    pid_t self = ::getpid();
+    (void)!::send(s.announce_fd, &self, sizeof self, MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+  // Our handlers must not run here, and ignored signals would stay ignored across exec.
+  struct sigaction default_action = {};
+  default_action.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &default_action, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  if (s.cpu < 0 || s.cpu >= CPU_SETSIZE) {
+    report(s.status_fd, child_stage::pin, EINVAL);
+  } else {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(s.cpu, &set);
+    if (::sched_setaffinity(0, sizeof set, &set) != 0) report(s.status_fd, child_stage::pin, errno);
+  }
+  if (!put_at(s.stdin_fd, STDIN_FILENO) || !put_at(s.stdout_fd, STDOUT_FILENO) ||
+      !put_at(s.stderr_fd, STDERR_FILENO)) {
+    report(s.status_fd, child_stage::stdio, errno);
+    ::_exit(127);
+  }
+  // Nothing else of ours (listening socket, client connections, the guardian's socket) may
+  // leak into the backend; Asio opens sockets without close-on-exec.
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (long fd = 3, max = ::sysconf(_SC_OPEN_MAX); fd < max; ++fd)
+      ::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+  }
+  ::execv(s.argv[0], s.argv);
+  report(s.status_fd, child_stage::exec, errno);
+  ::_exit(127);
+}
+
+std::string errno_text(int error) { return std::system_category().message(error); }
+
+}  // namespace
+
+std::chrono::steady_clock::time_point system_process_env::now() {
+  return std::chrono::steady_clock::now();
+}
+
+std::error_code system_process_env::make_pipe(int fds[2]) {
+  if (::pipe2(fds, O_CLOEXEC) != 0) return {errno, std::system_category()};
+  return {};
+}
+
+process_start system_process_env::start(const process_spec& spec) {
+  process_start result;
+  std::vector<char*> argv;
+  for (const std::string& arg : spec.argv) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0) {
+    result.failure = "opening /dev/null: " + errno_text(errno);
+    return result;
+  }
+  int status[2];
+  if (::pipe2(status, O_CLOEXEC) != 0) {
+    result.failure = "creating the status pipe: " + errno_text(errno);
+    ::close(null_fd);
+    return result;
+  }
+  const child_setup setup{argv.data(),    spec.cpu,         null_fd,   spec.stdout_fd,
+                          spec.stderr_fd, spec.announce_fd, status[1], ::getpid()};
+
+  // Blocked until the child has reset its dispositions: a handler of ours running in the
+  // child would run on our memory.
+  sigset_t all, previous;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, &previous);
+  pid_t pid = ::vfork();
+  if (pid == 0) exec_child(setup);
+  int vfork_error = errno;
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  ::close(null_fd);
+  ::close(status[1]);
+  if (pid < 0) {
+    ::close(status[0]);
+    result.failure = "vfork: " + errno_text(vfork_error);
+    return result;
+  }
+
+  // End of file without a record: exec succeeded and nothing went wrong on the way.
+  child_report reports[8];
+  std::size_t bytes = 0;
+  for (;;) {
+    ssize_t n = ::read(status[0], reinterpret_cast<char*>(reports) + bytes, sizeof reports - bytes);
+    if (n > 0) bytes += static_cast<std::size_t>(n);
+    if (n == 0 || (n < 0 && errno != EINTR) || bytes == sizeof reports) break;
+  }
+  ::close(status[0]);
+
+  for (std::size_t i = 0; i < bytes / sizeof(child_report); ++i) {
+    const child_report& r = reports[i];
+    switch (r.stage) {
+      case child_stage::pin:
+        result.pin_error = std::error_code(r.error, std::system_category());
+        break;
+      case child_stage::stdio:
+        result.failure = "setting up its stdin, stdout and stderr: " + errno_text(r.error);
+        break;
+      case child_stage::exec:
+        result.failure = "cannot run " + spec.argv[0] + ": " + errno_text(r.error);
+        break;
+    }
+  }
+  if (!result.failure.empty()) {
+    // It has exited already (it reported, then _exit): collect it here, not as a backend exit.
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return result;
+  }
+  result.pid = pid;
+  return result;
+}
+
+void system_process_env::signal_group(pid_t pgid, int signal) {
+  // kill(-1) would reach every process we may signal.
+  if (pgid > 1) ::kill(-pgid, signal);
+}
+
+pid_t system_process_env::reap(int& wait_status) {
+  pid_t pid = ::waitpid(-1, &wait_status, WNOHANG);
+  return pid > 0 ? pid : 0;
+}
+
+}  // namespace pinwheel
