@@ -35,6 +35,9 @@ struct backend_process {
   std::chrono::steady_clock::time_point started{};
   /// Exits (or failed starts) in a row, each within min_uptime of starting.
   int quick_exits = 0;
+  /// Starts in a row that failed for the balancer's own want of descriptors or memory: they
+  /// back off like exits but never count towards giving the backend up.
+  int local_start_failures = 0;
   /// Starts after the first.
   std::uint64_t restarts = 0;
   /// Crash-looping: the supervisor stopped restarting it.

@@ -32,6 +32,8 @@ struct process_start {
   pid_t pid = 0;
   /// Why none runs, e.g. "cannot run /srv/app: Permission denied".
   std::string failure;
+  /// The error behind `failure` when it was ours (descriptors, memory), not the program's.
+  std::error_code local_error;
   /// Set when the process runs but could not be pinned to its core.
   std::error_code pin_error;
 };

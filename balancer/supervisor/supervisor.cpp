@@ -9,6 +9,7 @@
 #include <asio/use_awaitable.hpp>
 #include <cstring>
 
+#include "common/local_error.hpp"
 #include "common/spawn_background.hpp"
 #include "config/address.hpp"
 #include "log/log.hpp"
@@ -70,25 +71,30 @@ void supervisor::spawn(backend& b, bool restart) {
   if (restart) ++p.restarts;
   p.started = env_.now();
   std::string failure;
-  pid_t pid = start_process(b, failure);
+  std::error_code local_error;
+  pid_t pid = start_process(b, failure, local_error);
   if (pid == 0) {
     std::string how = "could not start: " + failure;
     // Nothing runs: even a backend nobody checks (health kind "none") is down.
     health_.process_exited(b, how);
-    schedule_restart(b, how);
+    // The balancer's own shortage (descriptors, memory) is retried but never held against the
+    // backend: it must not be given up for what it did not do.
+    schedule_restart(b, how, !is_local_error(local_error));
     return;
   }
+  p.local_start_failures = 0;
   log("backend ", b.name, " started: pid ", pid, ", cpu ", b.cpu, ", ", to_string(b.endpoint));
   health_.process_started(b);
 }
 
-pid_t supervisor::start_process(backend& b, std::string& failure) {
+pid_t supervisor::start_process(backend& b, std::string& failure, std::error_code& local_error) {
   int out[2] = {-1, -1}, err[2] = {-1, -1};
   std::error_code ec = env_.make_pipe(out);
   if (!ec) ec = env_.make_pipe(err);
   if (ec) {
     close_all({out[0], out[1], err[0], err[1]});
     failure = "creating its output pipes: " + ec.message();
+    local_error = ec;
     return 0;
   }
   process_spec spec{b.argv, b.cpu, out[1], err[1], guardian_ ? guardian_->announce_fd() : -1};
@@ -97,6 +103,7 @@ pid_t supervisor::start_process(backend& b, std::string& failure) {
   if (started.pid == 0) {
     close_all({out[0], err[0]});
     failure = started.failure;
+    local_error = started.local_error;
     return 0;
   }
   b.process.pid = started.pid;
@@ -158,11 +165,12 @@ void supervisor::exited(backend& b, int status) {
   schedule_restart(b, how);
 }
 
-void supervisor::schedule_restart(backend& b, const std::string& how) {
+void supervisor::schedule_restart(backend& b, const std::string& how, bool counts) {
   backend_process& p = b.process;
-  restart_backoff::decision next = backoff_.after_exit(p.quick_exits, p.started, env_.now());
-  p.quick_exits = next.quick_exits;
-  if (next.give_up) {
+  int& streak = counts ? p.quick_exits : p.local_start_failures;
+  restart_backoff::decision next = backoff_.after_exit(streak, p.started, env_.now());
+  streak = next.quick_exits;
+  if (counts && next.give_up) {
     p.given_up = true;
     log("backend ", b.name, " is crash-looping: it exited ", p.quick_exits,
         " times in a row within min_uptime (", format_duration(options_.min_uptime),

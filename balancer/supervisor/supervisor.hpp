@@ -53,14 +53,16 @@ class supervisor {
  private:
   /// Starts `b` unless it runs, is given up, or we are stopping; `restart`: not its first.
   void spawn(backend& b, bool restart);
-  /// Starts b's process with its output forwarded; 0 and `failure` set if none runs.
-  pid_t start_process(backend& b, std::string& failure);
+  /// Starts b's process with its output forwarded; 0 and `failure` set if none runs, and
+  /// `local_error` too when the failure was the balancer's own (descriptors, memory).
+  pid_t start_process(backend& b, std::string& failure, std::error_code& local_error);
   /// Copies a child's pipe to `target` until end of file.
   void forward(int pipe_fd, log_sink& target, const std::string& prefix);
   asio::awaitable<void> reap_loop();
   void exited(backend& b, int status);
   /// After an exit or a failed start (`how`): restart later, or give up.
-  void schedule_restart(backend& b, const std::string& how);
+  /// `counts`: whether this was the backend's doing, bringing it nearer to being given up.
+  void schedule_restart(backend& b, const std::string& how, bool counts = true);
   std::size_t running() const;
   /// The timer that delays `b`'s next start.
   asio::steady_timer& restart_timer(backend& b);

@@ -117,11 +117,13 @@ process_start system_process_env::start(const process_spec& spec) {
 
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null_fd < 0) {
+    result.local_error = std::error_code(errno, std::system_category());
     result.failure = "opening /dev/null: " + errno_text(errno);
     return result;
   }
   int status[2];
   if (::pipe2(status, O_CLOEXEC) != 0) {
+    result.local_error = std::error_code(errno, std::system_category());
     result.failure = "creating the status pipe: " + errno_text(errno);
     ::close(null_fd);
     return result;
@@ -142,6 +144,7 @@ process_start system_process_env::start(const process_spec& spec) {
   ::close(status[1]);
   if (pid < 0) {
     ::close(status[0]);
+    result.local_error = std::error_code(vfork_error, std::system_category());
     result.failure = "vfork: " + errno_text(vfork_error);
     return result;
   }
