@@ -96,6 +96,14 @@ whoami ask_whoami(std::uint16_t port) {
   return parse_whoami(r.body);
 }
 
+own_backend::own_backend(int index)
+    : process(std::make_unique<child_process>(
+          std::vector<std::string>{BACKEND_BIN, "--port", "0", "--index", std::to_string(index)})) {
+  auto line = process->wait_for_line(R"( listening on [^ ]*:(\d+) \(pid)", 10s);
+  if (!line) throw std::runtime_error("the demo backend did not start:\n" + process->output());
+  port = static_cast<std::uint16_t>(std::stoi((*line)[1]));
+}
+
 std::string raw_config(std::uint16_t port, const std::string& extra_balancer) {
   return "[balancer]\nlisten = \"127.0.0.1:0\"\n" + extra_balancer +
          "[backends]\nservers = [\"127.0.0.1:" + std::to_string(port) +

@@ -68,6 +68,14 @@ whoami parse_whoami(const std::string& text);
 /// GET /whoami through `port`; throws on failure.
 whoami ask_whoami(std::uint16_t port);
 
+/// A demo backend the test runs itself (not spawned by Pinwheel), on a port the kernel picked.
+struct own_backend {
+  /// Starts it with `--index index` on port 0 and reads the port it announces; throws if none.
+  explicit own_backend(int index);
+  std::unique_ptr<child_process> process;
+  std::uint16_t port = 0;
+};
+
 /// A config balancing one server Pinwheel does not spawn (`servers`), health checks off, so
 /// the test sees the upstream side exactly.
 std::string raw_config(std::uint16_t port, const std::string& extra_balancer = "");

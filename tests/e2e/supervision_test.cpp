@@ -82,9 +82,8 @@ TEST(Supervision, KilledBackendIsRestartedAndNoRequestFails) {
 }
 
 TEST(Supervision, RefusingBackendIsSkippedWithoutAClientVisibleError) {
-  std::uint16_t live_port = free_port();
-  child_process live({BACKEND_BIN, "--port", std::to_string(live_port), "--index", "7"});
-  ASSERT_TRUE(live.wait_for_line("listening on", 5s));
+  own_backend live(7);
+  std::uint16_t live_port = live.port;
   std::uint16_t dead_port = free_port();  // nobody listens here: connects are refused
   // Unchecked servers (kind "none") are all taken as up, so the dead one is tried.
   running_balancer pinwheel(
@@ -100,12 +99,9 @@ TEST(Supervision, RefusingBackendIsSkippedWithoutAClientVisibleError) {
 }
 
 TEST(Supervision, FailedProxyConnectsTakeACheckedServerDown) {
-  std::uint16_t ports[2] = {free_port(), free_port()};
-  auto first = std::make_unique<child_process>(
-      std::vector<std::string>{BACKEND_BIN, "--port", std::to_string(ports[0]), "--index", "0"});
-  child_process second({BACKEND_BIN, "--port", std::to_string(ports[1]), "--index", "1"});
-  ASSERT_TRUE(first->wait_for_line("listening on", 5s));
-  ASSERT_TRUE(second.wait_for_line("listening on", 5s));
+  auto first = std::make_unique<own_backend>(0);
+  own_backend second(1);
+  std::uint16_t ports[2] = {first->port, second.port};
   // Checks every minute: only the passive checks can notice the first server going away.
   running_balancer pinwheel(
       "[balancer]\nlisten = \"127.0.0.1:0\"\nstrategy = \"round-robin\"\n"
