@@ -150,7 +150,7 @@ TEST(Health, AStartingBackendSaysWhyItsChecksFail) {
   EXPECT_TRUE(pinwheel.process().wait_for_line(
       R"(backend 0 \(127\.0\.0\.1:\d+\) is still starting: check failed: )"
       R"(GET /missing answered "HTTP/1\.1 404 Not Found")",
-      5s))
+      10s))
       << pinwheel.process().output();
   EXPECT_TRUE(transitions(pinwheel.process().output(), "0").empty());
 }
@@ -161,12 +161,12 @@ TEST(Health, ABackendOnTheWrongPortSaysConnectionRefused) {
   EXPECT_TRUE(pinwheel.process().wait_for_line(
       R"(backend 0 \(127\.0\.0\.1:)" + std::to_string(nobody) +
           R"(\) is still starting: check failed: connect: Connection refused \(first failure\))",
-      5s))
+      10s))
       << pinwheel.process().output();
   // Once something listens there, the line that brings it up says how long it took.
   port_squatter server(nobody);
   EXPECT_TRUE(pinwheel.process().wait_for_line(
-      R"(backend 0 \([^)]*\) is up: first check passed \(after \d+ failed\))", 5s))
+      R"(backend 0 \([^)]*\) is up: first check passed \(after \d+ failed\))", 10s))
       << pinwheel.process().output();
 }
 
@@ -178,7 +178,7 @@ TEST(Health, NonSuccessAnswersTakeABackendDownAfterFallAndRiseSuccessesBringItBa
                           ok, unavailable, ok, ok, ok});
   running_balancer pinwheel(servers_config(
       {server.port()},
-      "kind = \"http\"\ninterval = \"100ms\"\ntimeout = \"1s\"\nrise = 2\nfall = 3\n"));
+      "kind = \"http\"\ninterval = \"100ms\"\ntimeout = \"2s\"\nrise = 2\nfall = 3\n"));
 
   ASSERT_TRUE(pinwheel.process().wait_for_line(R"(backend 0 \([^)]*\) is down)", 10s))
       << pinwheel.process().output();
@@ -199,14 +199,15 @@ TEST(Health, NonSuccessAnswersTakeABackendDownAfterFallAndRiseSuccessesBringItBa
 
 TEST(Health, AnUnansweredCheckTimesOutAndCountsAsAFailure) {
   using enum answer;
-  scripted_server server({ok, never});
+  // Up at request 1; 3 and 4 are never answered: down at 4.
+  scripted_server server({ok, ok, never});
   running_balancer pinwheel(servers_config(
       {server.port()},
-      "kind = \"http\"\ninterval = \"100ms\"\ntimeout = \"200ms\"\nrise = 1\nfall = 2\n"));
+      "kind = \"http\"\ninterval = \"100ms\"\ntimeout = \"300ms\"\nrise = 1\nfall = 2\n"));
   ASSERT_TRUE(pinwheel.process().wait_for_line(
-      R"(backend 0 \([^)]*\) is down: 2 check\(s\) failed, last: timed out after 200ms)", 10s))
+      R"(backend 0 \([^)]*\) is down: 2 check\(s\) failed, last: timed out after 300ms)", 10s))
       << pinwheel.process().output();
-  EXPECT_GE(server.requests(), 3);
+  EXPECT_GE(server.requests(), 4);
 }
 
 // The lowest descriptor number `pid` does not use: with its soft RLIMIT_NOFILE set to this,
@@ -267,11 +268,11 @@ TEST(Health, TheBalancersOwnShortageOfDescriptorsNeverCountsAgainstABackend) {
 
   set_open_file_limit(pinwheel.pid(), original.rlim_cur);
   EXPECT_TRUE(pinwheel.process().wait_for_line(
-      R"(health checks of backend 0 \([^)]*\) complete again: results count again)", 5s))
+      R"(health checks of backend 0 \([^)]*\) complete again: results count again)", 10s))
       << pinwheel.process().output();
   tcp_client client(pinwheel.port());
   client.send_all("after");
-  EXPECT_TRUE(wait_until([&] { return upstream.accepted() > 0; }, 5s));
+  EXPECT_TRUE(wait_until([&] { return upstream.accepted() > 0; }, 10s));
   EXPECT_EQ(transitions(pinwheel.process().output(), "0"),
             std::vector<std::string>{"up: first check passed"})
       << pinwheel.process().output();
