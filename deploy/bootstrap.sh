@@ -3,8 +3,9 @@
 #
 #   deploy/bootstrap.sh run [pinwheel args...]   install what is missing, build Release, run
 #                                                 with conf/pinwheel.toml (Ctrl-C stops it)
-#   deploy/bootstrap.sh test                      install what is missing, build, and run the
-#                                                 whole suite: plain, ASan+UBSan, and TSan
+#   deploy/bootstrap.sh test                      install what is missing, check the C++
+#                                                 formatting, build, and run the whole suite:
+#                                                 plain, ASan+UBSan, and TSan
 #
 # Installing is idempotent: only packages that are missing are installed.
 set -euo pipefail
@@ -13,7 +14,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 build_packages="cmake ninja-build g++ pkg-config libasio-dev libtomlplusplus-dev libcli11-dev libhttp-parser-dev"
-test_packages="libgtest-dev curl $(sed -n 's/^BENCH_PACKAGES="\(.*\)"$/\1/p' bench/run.sh)"
+# systemd: systemd-analyze checks the unit in deploy/systemd/.
+test_packages="libgtest-dev curl systemd $(sed -n 's/^BENCH_PACKAGES="\(.*\)"$/\1/p' bench/run.sh)"
+# The formatter is pinned: another clang-format version formats some lines differently.
+clang_format=clang-format-14
+format_packages="$clang_format git"
 
 install_missing() {
   local missing=()
@@ -34,6 +39,31 @@ install_missing() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
   [ -n "$created_policy" ] && $sudo rm -f "$policy"
   return 0
+}
+
+# Fails, naming the files to fix, unless every tracked C++ file is formatted as .clang-format says.
+check_format() {
+  local listing files=() output unformatted=()
+  if ! listing="$(git ls-files '*.cpp' '*.hpp' '*.h' '*.cc' 2>&1)" || [ -z "$listing" ]; then
+    echo "bootstrap: cannot list the tracked C++ files to check their format: ${listing:-none found}" >&2
+    exit 1
+  fi
+  mapfile -t files <<<"$listing"
+  if output="$("$clang_format" --dry-run --Werror "${files[@]}" 2>&1)"; then
+    echo "bootstrap: ${#files[@]} C++ files formatted ($("$clang_format" --version | grep -o 'version [0-9.]*'))"
+    return 0
+  fi
+  mapfile -t unformatted < <(printf '%s\n' "$output" |
+    sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: error: code should be clang-formatted.*/\1/p' | sort -u)
+  if [ ${#unformatted[@]} -eq 0 ]; then
+    echo "bootstrap: $clang_format failed:" >&2
+    printf '%s\n' "$output" >&2
+    exit 1
+  fi
+  echo "bootstrap: ${#unformatted[@]} file(s) not formatted as .clang-format says:" >&2
+  printf '  %s\n' "${unformatted[@]}" >&2
+  echo "fix them with: $clang_format -i ${unformatted[*]}" >&2
+  exit 1
 }
 
 # configure_and_build DIR [cmake args...]
@@ -59,6 +89,8 @@ case "${1:-}" in
     exec build/balancer/pinwheel --config conf/pinwheel.toml "$@"
     ;;
   test)
+    install_missing $format_packages
+    check_format
     install_missing $build_packages $test_packages
     configure_and_build build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON
     run_suite build

@@ -6,7 +6,8 @@
 
 namespace pinwheel {
 
-/// EMFILE, ENFILE, ENOBUFS, ENOMEM or EADDRNOTAVAIL.
+/// EMFILE, ENFILE, ENOBUFS, ENOMEM or EADDRNOTAVAIL, as the system, the generic or Asio's
+/// errno category reports it.
 bool is_local_error(const std::error_code& ec);
 
 }  // namespace pinwheel

@@ -6,6 +6,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "common/local_error.hpp"
 #include "common/spawn_background.hpp"
 #include "config/address.hpp"
 #include "log/log.hpp"
@@ -29,14 +30,14 @@ health_checker::health_checker(asio::io_context& io, const health_options& optio
 void health_checker::start() {
   if (options_.kind == health_kind::none) return;
   for (backend* b : pool_.members()) {
-    timers_.push_back(std::make_unique<asio::steady_timer>(io_));
-    spawn_background(io_, check_loop(*b, *timers_.back()), "health checks of backend " + b->name);
+    watch& w = *watches_.emplace(b, std::make_unique<watch>(io_)).first->second;
+    spawn_background(io_, check_loop(*b, w), "health checks of backend " + b->name);
   }
 }
 
 void health_checker::stop() {
   stopped_ = true;
-  for (auto& timer : timers_) timer->cancel();
+  for (auto& [b, w] : watches_) w->timer.cancel();
 }
 
 void health_checker::connect_failed(backend& b, const std::string& why) {
@@ -45,8 +46,12 @@ void health_checker::connect_failed(backend& b, const std::string& why) {
 }
 
 void health_checker::process_started(backend& b) {
-  if (options_.kind == health_kind::none)
+  if (options_.kind == health_kind::none) {
     report(b, b.health.record(true, health_state::clock::now()), "started");
+    return;
+  }
+  // Wake a loop that waits for a process (or for the next check of the previous one).
+  if (auto it = watches_.find(&b); it != watches_.end()) it->second->timer.cancel();
 }
 
 void health_checker::process_exited(backend& b, const std::string& why) {
@@ -61,58 +66,125 @@ void health_checker::report(backend& b, bool changed, const std::string& why) {
   if (on_change_) on_change_(b);
 }
 
-asio::awaitable<void> health_checker::check_loop(backend& b, asio::steady_timer& timer) {
+bool health_checker::checkable(const backend& b) {
+  return !b.spawned() || (b.process.pid != 0 && !b.process.given_up);
+}
+
+asio::awaitable<void> health_checker::check_loop(backend& b, watch& w) {
   while (!stopped_) {
-    std::optional<std::string> failure = co_await check_once(b);
+    if (!checkable(b)) {
+      // Nothing listens there that we started: wait for process_started() or stop().
+      w.timer.expires_at(asio::steady_timer::time_point::max());
+      co_await w.timer.async_wait(use_tuple);
+      continue;
+    }
+    // A process cannot listen the moment it is forked.
+    auto first_check = b.process.started + kStartingInterval;
+    if (b.spawned() && asio::steady_timer::clock_type::now() < first_check) {
+      w.timer.expires_at(first_check);
+      co_await w.timer.async_wait(use_tuple);
+      continue;
+    }
+    auto checked_process = b.process.started;
+    check_result result = co_await check_once(b);
     if (stopped_) break;
-    bool was_starting = b.health.current() == health_state::status::starting;
-    bool changed = b.health.record(!failure, health_state::clock::now());
-    std::string why = failure ? "check failed: " + *failure
-                              : (was_starting ? "first check passed" : "checks passed");
-    if (failure && changed)
-      why = std::to_string(options_.fall) + " check(s) failed, last: " + *failure;
-    report(b, changed, why);
+    // A result about a process that has exited since says nothing about its successor.
+    if (checkable(b) && b.process.started == checked_process) record(b, w, result);
     bool starting = b.health.current() == health_state::status::starting;
-    timer.expires_after(
+    w.timer.expires_after(
         starting ? std::min<std::chrono::milliseconds>(options_.interval, kStartingInterval)
                  : options_.interval);
-    co_await timer.async_wait(use_tuple);
+    co_await w.timer.async_wait(use_tuple);
   }
 }
 
-asio::awaitable<std::optional<std::string>> health_checker::check_once(const backend& b) {
+void health_checker::record(backend& b, watch& w, const check_result& result) {
+  auto now = health_state::clock::now();
+  if (result.what == check_result::outcome::skipped) {
+    if (!w.skipping) {
+      log_warning("health check of backend ", b.name, " (", to_string(b.endpoint),
+                  ") skipped: ", result.why,
+                  " (the balancer's own shortage, not the backend's: not counted; further skips "
+                  "are not logged until a check completes)");
+    }
+    w.skipping = true;
+    return;
+  }
+  if (w.skipping) {
+    log("health checks of backend ", b.name, " (", to_string(b.endpoint),
+        ") complete again: results count again");
+    w.skipping = false;
+  }
+
+  bool passed = result.what == check_result::outcome::passed;
+  bool was_starting = b.health.current() == health_state::status::starting;
+  if (was_starting && w.starting_since != b.health.since()) {
+    w.starting_failures.reset();
+    w.starting_since = b.health.since();
+  }
+  if (was_starting && !passed) {
+    if (auto line = w.starting_failures.failed(result.why, now))
+      log("backend ", b.name, " (", to_string(b.endpoint), ") is still starting: ", *line);
+  }
+
+  bool changed = b.health.record(passed, now);
+  std::string why;
+  if (passed && was_starting) {
+    int failures = w.starting_failures.failures();
+    why = failures == 0 ? "first check passed"
+                        : "first check passed (after " + std::to_string(failures) + " failed)";
+  } else if (passed) {
+    why = "checks passed";
+  } else {
+    why = changed ? std::to_string(options_.fall) + " check(s) failed, last: " + result.why
+                  : "check failed: " + result.why;
+  }
+  report(b, changed, why);
+}
+
+asio::awaitable<health_checker::check_result> health_checker::check_once(const backend& b) {
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer deadline(io_);
   deadline.expires_after(options_.timeout);
   auto result = co_await (probe(b) || deadline.async_wait(use_tuple));
-  if (result.index() == 1) co_return "timed out after " + format_duration(options_.timeout);
-  co_return std::get<0>(result);
+  if (result.index() == 1)
+    co_return check_result{check_result::outcome::failed,
+                           "timed out after " + format_duration(options_.timeout)};
+  co_return std::get<0>(std::move(result));
 }
 
-asio::awaitable<std::optional<std::string>> health_checker::probe(const backend& b) {
+asio::awaitable<health_checker::check_result> health_checker::probe(const backend& b) {
+  using outcome = check_result::outcome;
+  // Out of descriptors, buffers, memory or ports: our problem, not the backend's.
+  auto error = [](const char* step, const std::error_code& ec) {
+    return check_result{is_local_error(ec) ? outcome::skipped : outcome::failed,
+                        std::string(step) + ": " + ec.message()};
+  };
   tcp::socket socket(io_);
   auto [ec] = co_await socket.async_connect(b.endpoint, use_tuple);
-  if (ec) co_return "connect: " + ec.message();
-  if (options_.kind == health_kind::tcp) co_return std::nullopt;
+  if (ec) co_return error("connect", ec);
+  if (options_.kind == health_kind::tcp) co_return check_result{};
 
   std::string request = "GET " + options_.path + " HTTP/1.0\r\nHost: " + to_string(b.endpoint) +
                         "\r\nUser-Agent: pinwheel-health-check\r\nConnection: close\r\n\r\n";
   std::tie(ec, std::ignore) = co_await asio::async_write(socket, asio::buffer(request), use_tuple);
-  if (ec) co_return "sending the request: " + ec.message();
+  if (ec) co_return error("sending the request", ec);
   std::string reply;
   auto [read_ec, line_end] =
       co_await asio::async_read_until(socket, asio::dynamic_buffer(reply, 4096), "\r\n", use_tuple);
-  if (read_ec) co_return "reading the status line: " + read_ec.message();
+  if (read_ec) co_return error("reading the status line", read_ec);
   // "HTTP/1.1 200 OK"
   std::string status_line = reply.substr(0, line_end - 2);
   std::size_t space = status_line.find(' ');
   if (!status_line.starts_with("HTTP/") || space == std::string::npos ||
       status_line.size() < space + 4) {
-    co_return "not an HTTP reply: \"" + status_line + "\"";
+    co_return check_result{outcome::failed, "not an HTTP reply: \"" + status_line + "\""};
   }
-  if (status_line[space + 1] != '2')
-    co_return "GET " + options_.path + " answered \"" + status_line + "\"";
-  co_return std::nullopt;
+  if (status_line[space + 1] != '2') {
+    co_return check_result{outcome::failed,
+                           "GET " + options_.path + " answered \"" + status_line + "\""};
+  }
+  co_return check_result{};
 }
 
 }  // namespace pinwheel

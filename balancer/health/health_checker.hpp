@@ -1,7 +1,17 @@
 // Active health checks (TCP connect or HTTP GET), one loop per backend, plus the
 // results reported from outside: failed proxy connects and process restarts.
 //
-// Every up/down change is logged with its reason and reported to on_change.
+// Every up/down change is logged with its reason and reported to on_change. While a backend
+// is starting, its failing checks are logged too (first, new reason, every 10 s), so a
+// backend that never comes up says why.
+//
+// What is never held against a backend:
+// - a check that failed for the balancer's own shortage (is_local_error: out of descriptors,
+//   buffers, memory or local ports) is skipped, and logged once per run of such skips;
+// - a spawned backend with no process (between restarts, or given up) is not checked at all,
+//   so a stranger that takes its port can never bring it up; checks start one starting
+//   interval after its process does, and a result about a process that has since exited is
+//   dropped.
 // Single-threaded.
 #pragma once
 
@@ -9,12 +19,12 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 #include <functional>
+#include <map>
 #include <memory>
-#include <optional>
 #include <string>
-#include <vector>
 
 #include "config/options.hpp"
+#include "health/check_failure_log.hpp"
 #include "pool/backend_pool.hpp"
 
 namespace pinwheel {
@@ -33,23 +43,51 @@ class health_checker {
   /// would ever bring the backend back. `why` is logged on a change.
   void connect_failed(backend& b, const std::string& why);
   /// The backend's process was started: checked backends stay down until their first good
-  /// check; unchecked ones (kind "none") are trusted at once.
+  /// check, due one starting interval from now; unchecked ones (kind "none") are trusted at once.
   void process_started(backend& b);
-  /// The backend's process exited: down at once.
+  /// The backend's process exited: down at once, and not checked until a new one starts.
   void process_exited(backend& b, const std::string& why);
 
  private:
-  asio::awaitable<void> check_loop(backend& b, asio::steady_timer& timer);
-  /// One check; nullopt on success, otherwise why it failed.
-  asio::awaitable<std::optional<std::string>> check_once(const backend& b);
-  asio::awaitable<std::optional<std::string>> probe(const backend& b);
+  /// What one check found.
+  struct check_result {
+    enum class outcome {
+      passed,
+      failed,   ///< the backend's fault: counts towards `fall`
+      skipped,  ///< the balancer's own shortage: counts for nothing
+    };
+    outcome what = outcome::passed;
+    /// Why it failed or was skipped.
+    std::string why;
+  };
+
+  /// One backend's check loop state.
+  struct watch {
+    explicit watch(asio::io_context& io) : timer(io) {}
+    /// Paces the checks; cancelled to wake the loop when a process starts.
+    asio::steady_timer timer;
+    /// Failures while starting, for the "still starting" lines.
+    check_failure_log starting_failures;
+    /// health.since() of the starting period those failures belong to.
+    health_state::clock::time_point starting_since{};
+    /// A check was skipped for a local error and no check has completed since.
+    bool skipping = false;
+  };
+
+  asio::awaitable<void> check_loop(backend& b, watch& w);
+  /// One check, bounded by the timeout.
+  asio::awaitable<check_result> check_once(const backend& b);
+  asio::awaitable<check_result> probe(const backend& b);
+  /// Whether there is something to check: a spawned backend needs a running process.
+  static bool checkable(const backend& b);
+  void record(backend& b, watch& w, const check_result& result);
   void report(backend& b, bool changed, const std::string& why);
 
   asio::io_context& io_;
   const health_options& options_;
   backend_pool& pool_;
   std::function<void(backend&)> on_change_;
-  std::vector<std::unique_ptr<asio::steady_timer>> timers_;
+  std::map<const backend*, std::unique_ptr<watch>> watches_;
   bool stopped_ = false;
 };
 

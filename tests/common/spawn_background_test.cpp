@@ -5,8 +5,6 @@
 #include <asio/io_context.hpp>
 #include <new>
 
-#include "common/local_error.hpp"
-
 namespace pinwheel {
 namespace {
 
@@ -37,14 +35,6 @@ TEST(SpawnBackground, ALoopThatEndsNormallyIsNotAFailure) {
   spawn_background(io, finishing_loop(ran), "health checks");
   EXPECT_NO_THROW(io.run());
   EXPECT_TRUE(ran);
-}
-
-TEST(LocalError, ExhaustionIsTheBalancersOwnAndRefusalIsTheBackends) {
-  for (int e : {EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL})
-    EXPECT_TRUE(is_local_error({e, std::system_category()})) << e;
-  for (int e : {ECONNREFUSED, ETIMEDOUT, ECONNRESET, EHOSTUNREACH})
-    EXPECT_FALSE(is_local_error({e, std::system_category()})) << e;
-  EXPECT_FALSE(is_local_error({}));
 }
 
 }  // namespace
