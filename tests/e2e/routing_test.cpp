@@ -22,8 +22,9 @@ TEST(Routing, LeastConnectionsSendsFastRequestsAwayFromABusyBackend) {
   running_balancer pinwheel(demo_config(2, "least-connections"), 2);
   // The first connection goes to backend 0 and holds it for 3 s of CPU.
   tcp_client slow(pinwheel.port());
-  slow.send_all("GET /slow?ms=3000 HTTP/1.1\r\nHost: test\r\n\r\n");
+  // Before sending: the backend cannot start the slow request any earlier than this.
   auto started = std::chrono::steady_clock::now();
+  slow.send_all("GET /slow?ms=3000 HTTP/1.1\r\nHost: test\r\n\r\n");
 
   for (int i = 0; i < 10; ++i) {
     auto before = std::chrono::steady_clock::now();
