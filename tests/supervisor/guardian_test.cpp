@@ -8,21 +8,12 @@
 
 #include <memory>
 
-#include "config/cpu_plan.hpp"
 #include "supervisor/system_process_env.hpp"
 #include "support/child_process.hpp"
 #include "support/wait.hpp"
 
 namespace pinwheel {
 namespace {
-
-// The cores this test may run on (cpu_plan reports a failure instead of guessing).
-std::vector<int> test_cpus() {
-  std::error_code ec;
-  std::vector<int> cpus = allowed_cpus(0, ec);
-  if (ec || cpus.empty()) throw std::runtime_error("sched_getaffinity: " + ec.message());
-  return cpus;
-}
 
 using namespace std::chrono_literals;
 using test::process_alive;
@@ -34,9 +25,12 @@ class process_tree {
   process_tree() {
     int out[2], err[2];
     if (env_.make_pipe(out) || env_.make_pipe(err)) throw std::runtime_error("pipes");
-    leader =
-        env_.start({{"/bin/sh", "-c", "sleep 30 & wait"}, test_cpus().front(), out[1], err[1], -1})
-            .pid;
+    leader = env_.start({{"/bin/sh", "-c", "sleep 30 & wait"},
+                         test::own_allowed_cpus().front(),
+                         out[1],
+                         err[1],
+                         -1})
+                 .pid;
     for (int fd : {out[0], out[1], err[0], err[1]}) ::close(fd);
     if (leader == 0) throw std::runtime_error("cannot start the tree");
     wait_until([&] { return test::child_pids(leader).size() == 1; }, 5s);

@@ -15,20 +15,11 @@
 
 #include <fstream>
 
-#include "config/cpu_plan.hpp"
 #include "support/child_process.hpp"
 #include "support/unique_fd.hpp"
 
 namespace pinwheel {
 namespace {
-
-// The cores this test may run on (cpu_plan reports a failure instead of guessing).
-std::vector<int> test_cpus() {
-  std::error_code ec;
-  std::vector<int> cpus = allowed_cpus(0, ec);
-  if (ec || cpus.empty()) throw std::runtime_error("sched_getaffinity: " + ec.message());
-  return cpus;
-}
 
 using test::unique_fd;
 
@@ -105,11 +96,11 @@ class started_process {
   unique_fd err_;
 };
 
-int first_allowed_cpu() { return test_cpus().front(); }
+int first_allowed_cpu() { return test::own_allowed_cpus().front(); }
 
 TEST(SystemProcessEnv, RunsInItsOwnGroupPinnedWithItsOutputOnThePipes) {
   system_process_env env;
-  int cpu = test_cpus().back();
+  int cpu = test::own_allowed_cpus().back();
   started_process p(env, {"/bin/sh", "-c", "echo out; echo err >&2; exec sleep 30"}, cpu);
   ASSERT_NE(p.result.pid, 0) << p.result.failure;
   EXPECT_FALSE(p.result.pin_error);

@@ -105,6 +105,9 @@ bool process_alive(pid_t pid);
 /// The Cpus_allowed_list line of /proc/PID/status, e.g. "1" or "0-1"; empty if it cannot be read.
 std::string cpus_allowed_list(pid_t pid);
 
+/// The cores the calling process may run on, ascending; throws if the kernel will not say.
+std::vector<int> own_allowed_cpus();
+
 /// Pids of the direct children of `pid` (from /proc/*/stat ppid field), in ascending order.
 std::vector<pid_t> child_pids(pid_t pid);
 
