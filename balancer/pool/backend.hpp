@@ -1,9 +1,9 @@
 // One backend: what it is (name, address, core, command), whether an operator lets it take
 // traffic (admin state), whether it answers (health), its process, and its statistics.
 //
-// Owned by the backend_pool, which never moves it: sessions, checkers and the supervisor hold
-// references for as long as it is a member, and a retired backend lives on until its last
-// connection ends. Named by `name`, never by its position. Single-threaded.
+// Owned by the backend_pool, which never moves or frees it during a run: sessions, checkers
+// and the supervisor may hold references, even after it is retired. Named by `name`, never by
+// its position. Single-threaded.
 #pragma once
 
 #include <sys/types.h>

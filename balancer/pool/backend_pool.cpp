@@ -30,9 +30,6 @@ void backend_pool::retire(backend& b) {
   if (it == members_.end()) return;
   members_.erase(it);
   if (listener_) listener_->members_changed(members_);
-  if (b.active_connections == 0) {
-    std::erase_if(owned_, [&](const std::unique_ptr<backend>& p) { return p.get() == &b; });
-  }
 }
 
 backend* backend_pool::find(std::string_view name) const {
@@ -60,10 +57,6 @@ void backend_pool::take_connection(backend& b) {
 void backend_pool::drop_connection(backend& b) {
   --b.active_connections;
   if (listener_) listener_->connection_dropped(b);
-  if (b.active_connections == 0 &&
-      std::find(members_.begin(), members_.end(), &b) == members_.end()) {
-    std::erase_if(owned_, [&](const std::unique_ptr<backend>& p) { return p.get() == &b; });
-  }
 }
 
 void backend_pool::set_admin(backend& b, admin_state state) {

@@ -1,10 +1,12 @@
 // The backends of one run, owned here and named by their names.
 //
-// Members keep their addresses for as long as they live (each is allocated on its own), so
-// sessions and checkers may hold `backend&`. retire() takes a backend out of the members at
-// once; the object itself lives until its last connection has been released, so the data path
-// never sees a dangling backend. Every change that a strategy may track goes through here and
-// is reported to the pool_events listener. Single-threaded.
+// Every backend ever added keeps its address for the whole run (each is allocated on its own),
+// so sessions, checkers, timers and the supervisor may hold `backend&` without a lifetime
+// protocol. retire() only takes a backend out of the members: strategies stop picking it and
+// walks over members stop seeing it, while whoever still holds it (a session finishing, a
+// connect in flight) reads a live object. A retired backend costs a few hundred bytes until
+// exit. Every change that a strategy may track goes through here and is reported to the
+// pool_events listener. Single-threaded.
 #pragma once
 
 #include <functional>
@@ -26,7 +28,7 @@ class backend_pool {
 
   /// Adds a member; its name must be new. Returns the pool's own object.
   backend& add(backend b);
-  /// Takes `b` out of the members; it is destroyed once no connection uses it.
+  /// Takes `b` out of the members; the object itself stays valid until the pool is destroyed.
   void retire(backend& b);
 
   /// The member named `name`, or nullptr.
@@ -41,7 +43,7 @@ class backend_pool {
 
   /// Counts a new connection to `b` (from the moment it is picked).
   void take_connection(backend& b);
-  /// Releases one; a retired backend goes away with its last connection.
+  /// Releases one.
   void drop_connection(backend& b);
   /// Sets the admin state, telling the listener if usable() changed.
   void set_admin(backend& b, admin_state state);
@@ -55,7 +57,7 @@ class backend_pool {
  private:
   void usable_changed(backend& b);
 
-  std::vector<std::unique_ptr<backend>> owned_;
+  std::vector<std::unique_ptr<backend>> owned_;  // members and retired alike
   std::vector<backend*> members_;
   pool_events* listener_ = nullptr;
   std::function<void(backend&)> on_became_usable_;

@@ -1,5 +1,7 @@
 #include "proxy/buffer_pool.hpp"
 
+#include <new>
+
 namespace pinwheel {
 
 buffer_pool::buffer_pool(std::size_t buffer_size, std::size_t max_spare, std::size_t max_lent)
@@ -7,8 +9,14 @@ buffer_pool::buffer_pool(std::size_t buffer_size, std::size_t max_spare, std::si
 
 buffer_pool::lease buffer_pool::borrow() {
   if (lent_ >= max_lent_) return {};
+  if (spare_.empty()) {
+    // Out of memory is an answer, not an exception: the session resets its connection.
+    std::unique_ptr<char[]> data(new (std::nothrow) char[buffer_size_]);
+    if (!data) return {};
+    ++lent_;
+    return lease(this, std::move(data));
+  }
   ++lent_;
-  if (spare_.empty()) return lease(this, std::make_unique_for_overwrite<char[]>(buffer_size_));
   lease out(this, std::move(spare_.back()));
   spare_.pop_back();
   return out;

@@ -42,7 +42,7 @@ class buffer_pool {
   explicit buffer_pool(std::size_t buffer_size, std::size_t max_spare = 256,
                        std::size_t max_lent = SIZE_MAX);
 
-  /// A buffer, or an empty lease when `max_lent` are out already.
+  /// A buffer, or an empty lease when `max_lent` are out already or memory ran out.
   lease borrow();
   /// Buffers lent right now.
   std::size_t lent() const { return lent_; }

@@ -1,5 +1,8 @@
 #include "proxy/server.hpp"
 
+#include <climits>
+#include <new>
+
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/use_awaitable.hpp>
@@ -16,8 +19,12 @@ namespace {
 using asio::ip::tcp;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
-// With nothing open that could free a descriptor, look again after this long.
+// Out of resources: with nothing open that could free a descriptor, look again after this
+// long; with sessions open, wait for one to end, but no longer than kExhaustedWait.
 constexpr std::chrono::milliseconds kExhaustedRetry = 100ms;
+constexpr std::chrono::milliseconds kExhaustedWait = 1s;
+// The warning about it, at most this often.
+constexpr std::chrono::seconds kExhaustedLogEvery = 10s;
 
 }  // namespace
 
@@ -40,7 +47,9 @@ server::server(asio::io_context& io, const balancer_options& options, proxy_cont
     out_of_resources(ec, "connecting to a backend");
   };
   auto ticks = [this](std::chrono::milliseconds d) {
-    return static_cast<unsigned>(std::max<std::int64_t>(1, (d + tick_ - 1ms) / tick_));
+    std::int64_t n = (d + tick_ - 1ms) / tick_;
+    // Clamped: a timeout of years must not wrap around to minutes.
+    return static_cast<unsigned>(std::clamp<std::int64_t>(n, 1, UINT_MAX));
   };
   context_.connect_timeout_ticks = ticks(options.connect_timeout);
   context_.idle_timeout_ticks = ticks(options.idle_timeout);
@@ -61,12 +70,26 @@ void server::start() {
   spawn_background(io_, tick_loop(), "timeout ticker");
 }
 
+server::~server() {
+  // Sessions still open here mean the balancer is dying (a background loop failed): the kernel
+  // would close their sockets with a FIN as the process exits, so reset them now. Their handlers
+  // never run again; the io_context outlives this and discards them uninvoked.
+  while (sessions_ != nullptr) {
+    session* s = sessions_;
+    sessions_ = s->next;
+    s->abort(end_reason::local_error, true);
+    delete s;
+  }
+}
+
 void server::out_of_resources(const std::error_code& ec, const char* where) {
-  if (!exhausted_) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_exhausted_log_ >= kExhaustedLogEvery) {
     log_warning(where, ": ", ec.message(), " with ", active_,
                 " connection(s) open: the balancer is out of resources (not a backend's fault); "
                 "accepting pauses until a connection closes. Raise the open-file limit "
                 "(LimitNOFILE=, ulimit -n) or lower balancer.max_connections");
+    last_exhausted_log_ = now;
   }
   exhausted_ = true;
 }
@@ -84,23 +107,20 @@ asio::awaitable<void> server::accept_loop() {
       continue;
     }
     if (exhausted_) {
-      std::size_t before = active_;
-      co_await wait_for_a_session_end(active_ > 0 ? std::chrono::hours(24) : kExhaustedRetry);
-      if (active_ < before) log("a connection closed: accepting again");
+      // Until a session ends, or a little while: descriptors may also come back from
+      // elsewhere (a health probe, a pipe), and a waiting client must not wait unbounded.
+      co_await wait_for_a_session_end(active_ > 0 ? kExhaustedWait : kExhaustedRetry);
       exhausted_ = false;
       continue;
     }
     tcp::endpoint client;
     auto [ec, socket] = co_await acceptor_.async_accept(client, use_tuple);
+    // Even when stopping: the kernel promised this client a connection.
+    if (!ec) serve(std::move(socket), client);
     if (stopping_ || ec == asio::error::operation_aborted) break;
-    if (is_local_error(ec)) {
-      out_of_resources(ec, "accept");
-      continue;
-    }
+    if (is_local_error(ec)) out_of_resources(ec, "accept");
     // Anything else (the client gave up before we accepted, a firewall said no) concerns
     // that one connection: take the next at once.
-    if (ec) continue;
-    serve(std::move(socket), client);
   }
 }
 
@@ -116,7 +136,14 @@ void server::accept_backlog() {
 }
 
 void server::serve(tcp::socket downstream, const tcp::endpoint& client) {
-  auto* s = new session(std::move(downstream), client, context_);
+  auto* s = new (std::nothrow) session(std::move(downstream), client, context_);
+  if (s == nullptr) {
+    // Out of memory: reset this client (the socket was moved from only on success) and pause.
+    asio::error_code ignored;
+    downstream.set_option(tcp::socket::linger(true, 0), ignored);
+    downstream.close(ignored);
+    return out_of_resources(asio::error::no_memory, "accept");
+  }
   link(*s);
   s->start();
 }

@@ -2,7 +2,7 @@
 //
 // Accepting pauses (clients wait in the kernel's backlog, nothing spins) while max_connections
 // are open, and while the balancer itself is out of descriptors or memory — until a session
-// ends. Other accept errors concern one connection only and are retried at once; the accept
+// ends, or for a second at most. Other accept errors concern one connection only and are retried at once; the accept
 // loop never dies. A coarse ticker drives every session's timeouts. On drain it accepts what
 // is already in the backlog (those clients are served, not reset), closes the acceptor, waits
 // for the sessions, then resets what is left at drain_timeout.
@@ -25,6 +25,10 @@ namespace pinwheel {
 class server {
  public:
   server(asio::io_context& io, const balancer_options& options, proxy_context& context);
+  /// Resets and frees sessions still open (only when the balancer dies with them).
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
 
   /// Binds and listens on options.listen; throws std::system_error if it cannot.
   void listen();
@@ -64,7 +68,8 @@ class server {
   asio::awaitable<void> tick_loop();
   void link(session& s);
   void end(session& s);
-  /// Descriptors or memory ran out: pause accepting until a session ends; logged once.
+  /// Descriptors or memory ran out: pause accepting until a session ends (1 s at most);
+  /// logged at most every 10 s.
   void out_of_resources(const std::error_code& ec, const char* where);
 
   asio::io_context& io_;
@@ -82,6 +87,7 @@ class server {
   bool stopping_ = false;
   /// Set by a local error; accepting waits for a session to end, then clears it.
   bool exhausted_ = false;
+  std::chrono::steady_clock::time_point last_exhausted_log_{};
   std::chrono::steady_clock::time_point last_no_backend_log_{};
   std::uint64_t no_backend_unlogged_ = 0;
 };

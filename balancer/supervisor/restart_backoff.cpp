@@ -14,14 +14,13 @@ restart_backoff::decision restart_backoff::after_exit(int quick_exits, time_poin
                                                       time_point now) const {
   decision d;
   d.quick_exits = now - started >= min_uptime_ ? 0 : quick_exits + 1;
-  if (d.quick_exits > max_restarts_) {
-    d.give_up = true;
-    return d;
-  }
+  // The delay is set even when giving up: a caller that retries anyway (the balancer's own
+  // shortage is never the backend's fault) still backs off.
   d.delay = delay_;
   // Doubling stops at the ceiling, so a long crash loop cannot overflow the delay.
   for (int i = 1; i < d.quick_exits && d.delay < delay_max_; ++i) d.delay *= 2;
   d.delay = std::min(d.delay, delay_max_);
+  d.give_up = d.quick_exits > max_restarts_;
   return d;
 }
 

@@ -9,7 +9,6 @@
 #include <asio/use_awaitable.hpp>
 #include <cstring>
 
-#include "common/local_error.hpp"
 #include "common/spawn_background.hpp"
 #include "config/address.hpp"
 #include "log/log.hpp"
@@ -79,7 +78,7 @@ void supervisor::spawn(backend& b, bool restart) {
     health_.process_exited(b, how);
     // The balancer's own shortage (descriptors, memory) is retried but never held against the
     // backend: it must not be given up for what it did not do.
-    schedule_restart(b, how, !is_local_error(local_error));
+    schedule_restart(b, how, !local_error);
     return;
   }
   p.local_start_failures = 0;
@@ -220,6 +219,8 @@ asio::awaitable<void> supervisor::stop() {
 }
 
 void supervisor::kill_all() {
+  // What dies now must not be restarted, even if stop() has not begun yet.
+  stopping_ = true;
   for (auto& [b, timer] : restart_timers_) timer->cancel();
   for (backend* b : pool_.members()) {
     if (b->process.pid != 0) env_.signal_group(b->process.pid, SIGKILL);

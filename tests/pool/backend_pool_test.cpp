@@ -53,7 +53,7 @@ TEST(BackendPool, AdminStateDecidesUsableAndTellsTheListener) {
   EXPECT_EQ(pool.usable_count(), 1u);
 }
 
-TEST(BackendPool, ARetiredBackendLivesUntilItsLastConnectionEnds) {
+TEST(BackendPool, ARetiredBackendIsNoMemberButStaysValidForWhoeverHoldsIt) {
   backend_pool pool;
   recorder events;
   pool.set_listener(&events);
@@ -63,6 +63,7 @@ TEST(BackendPool, ARetiredBackendLivesUntilItsLastConnectionEnds) {
   EXPECT_EQ(pool.find("a"), nullptr);
   EXPECT_EQ(a.active_connections, 1u) << "still readable by the session that holds it";
   pool.drop_connection(a);
+  EXPECT_EQ(a.name, "a") << "and after its last connection, by a checker or timer";
   EXPECT_EQ(events.events,
             (std::vector<std::string>{"members 0", "members 1", "a +1", "members 0", "a -1"}));
 }

@@ -95,5 +95,16 @@ TEST(RestartBackoff, ALongCrashLoopStaysAtTheCeiling) {
   EXPECT_EQ(d.delay, 24h);
 }
 
+TEST(RestartBackoff, GivingUpStillSaysHowLongToWait) {
+  backends_options o;
+  o.restart_delay = 100ms;
+  o.restart_delay_max = 1s;
+  o.max_restarts = 1;
+  restart_backoff b(o);
+  auto d = b.after_exit(5, {}, {});
+  EXPECT_TRUE(d.give_up);
+  EXPECT_EQ(d.delay, 1s) << "a caller that retries anyway must still back off";
+}
+
 }  // namespace
 }  // namespace pinwheel

@@ -141,8 +141,12 @@ TEST_F(SupervisorTest, StartsFailingForWantOfDescriptorsAreRetriedButNeverHeldAg
   backend& b = add("0");
   // More failed starts than max_restarts (2) would allow if they counted.
   env_.pipe_failures = 5;
+  log_capture captured;
   start();
   ASSERT_TRUE(run_until([&] { return b.process.pid != 0; }));
+  // They back off like exits, up to restart_delay_max (4ms): no busy retry.
+  EXPECT_NE(captured.text().find("restarting in 4ms"), std::string::npos) << captured.text();
+  EXPECT_EQ(captured.text().find("restarting in 0s"), std::string::npos) << captured.text();
   EXPECT_TRUE(given_up_.empty());
   EXPECT_FALSE(b.process.given_up);
   EXPECT_EQ(b.process.quick_exits, 0) << "the balancer's own EMFILE is not the backend's exit";
