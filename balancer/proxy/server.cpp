@@ -1,11 +1,10 @@
 #include "proxy/server.hpp"
 
-#include <climits>
-#include <new>
-
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/use_awaitable.hpp>
+#include <climits>
+#include <new>
 
 #include "common/local_error.hpp"
 #include "common/spawn_background.hpp"

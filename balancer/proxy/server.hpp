@@ -2,11 +2,11 @@
 //
 // Accepting pauses (clients wait in the kernel's backlog, nothing spins) while max_connections
 // are open, and while the balancer itself is out of descriptors or memory — until a session
-// ends, or for a second at most. Other accept errors concern one connection only and are retried at once; the accept
-// loop never dies. A coarse ticker drives every session's timeouts. On drain it accepts what
-// is already in the backlog (those clients are served, not reset), closes the acceptor, waits
-// for the sessions, then resets what is left at drain_timeout.
-// Single-threaded: everything runs on one io_context thread.
+// ends, or for a second at most. Other accept errors concern one connection only and are retried at
+// once; the accept loop never dies. A coarse ticker drives every session's timeouts. On drain it
+// accepts what is already in the backlog (those clients are served, not reset), closes the
+// acceptor, waits for the sessions, then resets what is left at drain_timeout. Single-threaded:
+// everything runs on one io_context thread.
 #pragma once
 
 #include <array>
