@@ -3,7 +3,9 @@
 #include <signal.h>
 
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
+#include <future>
 #include <random>
 
 #include "common/spawn_background.hpp"
@@ -12,6 +14,7 @@
 #include "config/cpu_plan.hpp"
 #include "config/descriptor_limit.hpp"
 #include "log/log.hpp"
+#include "metrics/take_snapshot.hpp"
 #include "strategy/strategy_registry.hpp"
 
 namespace pinwheel {
@@ -75,6 +78,9 @@ balancer::balancer(const options& o, const run_plan& plan)
 }
 
 int balancer::run() {
+  // Read before pinning: the metrics thread runs on the cores the balancer leaves.
+  std::error_code affinity_error;
+  std::vector<int> allowed = allowed_cpus(0, affinity_error);
   if (auto ec = pin_to_cpu(0, plan_.balancer_cpu)) {
     log_warning("cannot pin the balancer to cpu ", plan_.balancer_cpu, ": ", ec.message(),
                 "; running unpinned");
@@ -99,6 +105,7 @@ int balancer::run() {
       " backend(s))");
 
   limit_connections_to_descriptors();
+  if (options_.metrics.enabled) start_metrics(allowed);
   spawn_background(io_, handle_signals(), "signal handling");
   if (options_.backends.spawned()) {
     supervisor_.emplace(io_, options_.backends, pool_, health_, process_env_,
@@ -112,7 +119,47 @@ int balancer::run() {
   if (pool_.usable_count() > 0) on_health_change(*pool_.members().front());
 
   io_.run();
+  // Before anything a snapshot reads goes away.
+  if (metrics_) metrics_->stop();
   return exit_code_;
+}
+
+void balancer::start_metrics(const std::vector<int>& allowed) {
+  metrics_.emplace(options_.metrics.listen, [this] { return snapshot_from_loop(); });
+  try {
+    metrics_->listen();
+  } catch (const std::system_error& e) {
+    throw config_error(options_.locate("metrics.listen") + ": cannot listen on " +
+                       to_string(options_.metrics.listen) + ": " + e.code().message());
+  }
+  std::vector<int> cpus;
+  for (int cpu : allowed)
+    if (cpu != plan_.balancer_cpu) cpus.push_back(cpu);
+  std::string where = cpus.empty()
+                          ? "sharing the balancer's only core"
+                          : "off the balancer's core " + std::to_string(plan_.balancer_cpu);
+  std::string address = to_string(metrics_->local_endpoint());
+  log("metrics on http://", address, "/metrics, status page on http://", address, "/ (", where,
+      ")");
+  metrics_->start(cpus);
+}
+
+std::optional<balancer_snapshot> balancer::snapshot_from_loop() {
+  auto promise = std::make_shared<std::promise<balancer_snapshot>>();
+  std::future<balancer_snapshot> copy = promise->get_future();
+  asio::post(io_, [this, promise] {
+    snapshot_sources from{pool_, server_, context_.stats, PINWHEEL_VERSION,
+                          options_.balancer.strategy};
+    promise->set_value(
+        take_snapshot(from, std::chrono::system_clock::now(), std::chrono::steady_clock::now()));
+  });
+  // The handler keeps the promise alive: if it runs after we gave up, its copy is dropped.
+  if (copy.wait_for(std::chrono::seconds(1)) != std::future_status::ready) return std::nullopt;
+  try {
+    return copy.get();
+  } catch (const std::future_error&) {
+    return std::nullopt;  // the loop was destroyed with the request still queued
+  }
 }
 
 void balancer::limit_connections_to_descriptors() {

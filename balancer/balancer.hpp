@@ -24,6 +24,7 @@
 #include "config/options.hpp"
 #include "config/run_plan.hpp"
 #include "health/health_checker.hpp"
+#include "metrics/metrics_server.hpp"
 #include "pool/backend_pool.hpp"
 #include "proxy/buffer_pool.hpp"
 #include "proxy/server.hpp"
@@ -52,6 +53,12 @@ class balancer {
   void limit_connections_to_descriptors();
   void on_health_change(backend& b);
   void on_given_up(backend& b);
+  /// Binds the metrics listener and starts its thread on the cores other than the balancer's
+  /// (`allowed`: the cores the process may use).
+  void start_metrics(const std::vector<int>& allowed);
+  /// Called on the metrics thread: asks the event loop for a snapshot and waits for it, up to
+  /// a second; nothing if the loop did not answer (busy, wedged or stopped).
+  std::optional<balancer_snapshot> snapshot_from_loop();
 
   const options& options_;
   const run_plan& plan_;
@@ -71,6 +78,8 @@ class balancer {
   bool ready_ = false;
   bool stopping_ = false;
   int exit_code_ = 0;
+  /// Last: destroyed (its thread stopped) before anything its snapshots read.
+  std::optional<metrics_server> metrics_;
 };
 
 }  // namespace pinwheel

@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
                  "Public address, HOST:PORT or [IPv6]:PORT (overrides balancer.listen)");
   app.add_option("--backends", flags.backends,
                  "Backends to spawn, 0 = one per remaining core (overrides backends.count)");
+  app.add_option("--metrics-listen", flags.metrics_listen,
+                 "Metrics and status page address, HOST:PORT (overrides metrics.listen)");
   std::string names;
   for (const std::string& name : strategy_names()) names += (names.empty() ? "" : " | ") + name;
   app.add_option("--strategy", flags.strategy,

@@ -76,6 +76,10 @@ class table_reader {
     return value;
   }
 
+  void read(std::string_view key, bool& out) {
+    if (auto* v = typed<toml::value<bool>>(key, "true or false")) out = v->get();
+  }
+
   void read(std::string_view key, std::string& out) {
     if (auto* v = typed<toml::value<std::string>>(key, "a string")) out = v->get();
   }
@@ -363,11 +367,25 @@ void read_health(table_reader& t, health_options& h) {
   t.reject_unknown();
 }
 
+void read_metrics(table_reader& t, metrics_options& m) {
+  t.read("enabled", m.enabled);
+  std::string listen;
+  t.read("listen", listen);
+  if (const toml::node* node = t.find("listen")) {
+    std::string error;
+    auto endpoint = parse_endpoint(listen, error);
+    if (!endpoint) t.fail(*node, "listen", error);
+    m.listen = *endpoint;
+  }
+  t.reject_unknown();
+}
+
 // Flag values parsed by the same rules as the keys they override.
 struct parsed_flags {
   std::optional<asio::ip::tcp::endpoint> listen;
   std::optional<int> backends;
   std::optional<std::string> strategy;
+  std::optional<asio::ip::tcp::endpoint> metrics_listen;
 };
 
 // Checks every flag before the file is read, so a bad value is named whatever the file holds.
@@ -377,6 +395,11 @@ parsed_flags parse_flags(const overrides& flags) {
     std::string error;
     parsed.listen = parse_endpoint(*flags.listen, error);
     if (!parsed.listen) throw config_error("--listen: " + error);
+  }
+  if (flags.metrics_listen) {
+    std::string error;
+    parsed.metrics_listen = parse_endpoint(*flags.metrics_listen, error);
+    if (!parsed.metrics_listen) throw config_error("--metrics-listen: " + error);
   }
   if (flags.strategy) {
     if (!is_strategy(*flags.strategy)) {
@@ -408,6 +431,10 @@ void apply(const parsed_flags& flags, options& o) {
   if (flags.listen) {
     o.balancer.listen = *flags.listen;
     o.origin["balancer.listen"] = "--listen";
+  }
+  if (flags.metrics_listen) {
+    o.metrics.listen = *flags.metrics_listen;
+    o.origin["metrics.listen"] = "--metrics-listen";
   }
   if (flags.strategy) {
     o.balancer.strategy = *flags.strategy;
@@ -496,6 +523,7 @@ options load_config_text(const std::string& text, const std::string& path, const
   const toml::table* balancer = section("balancer");
   const toml::table* backends = section("backends");
   const toml::table* health = section("health");
+  const toml::table* metrics = section("metrics");
   top.reject_unknown();
   if (backends == nullptr) {
     throw config_error(
@@ -508,6 +536,8 @@ options load_config_text(const std::string& text, const std::string& path, const
   read_backends(backends_reader, o.backends, path);
   table_reader health_reader(health, "health", path, o);
   read_health(health_reader, o.health);
+  table_reader metrics_reader(metrics, "metrics", path, o);
+  read_metrics(metrics_reader, o.metrics);
   apply(parsed, o);
   return o;
 }

@@ -26,6 +26,8 @@ struct overrides {
   std::optional<std::string> backends;
   /// --strategy NAME
   std::optional<std::string> strategy;
+  /// --metrics-listen HOST:PORT
+  std::optional<std::string> metrics_listen;
 };
 
 /// Checks `flags`, loads `path` (a regular file of at most kMaxConfigBytes), then applies

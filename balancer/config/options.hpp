@@ -83,12 +83,27 @@ struct health_options {
   int fall = 3;
 };
 
+/// Default port of the metrics listener. Checked against Prometheus (9090), Pushgateway
+/// (9091), Alertmanager (9093), the exporters' allocated range (9100-9999, full), Grafana
+/// (3000), Loki (3100), OpenTelemetry's Prometheus exporter (9464) and OTLP (4317/4318), the
+/// OpenTelemetry Collector (8888/8889), VictoriaMetrics (8428, 8480-8482), HAProxy's usual
+/// stats/promex ports (8404/8405), and Pinwheel's own defaults (8080, backends from 9001).
+constexpr unsigned short kDefaultMetricsPort = 8370;
+
+struct metrics_options {
+  /// Serve /metrics, the status page and /status.json.
+  bool enabled = true;
+  /// Where they are served: loopback only unless configured; port 0 picks a free one (logged).
+  asio::ip::tcp::endpoint listen{asio::ip::address_v4::loopback(), kDefaultMetricsPort};
+};
+
 struct options {
   /// The file these came from ("" when none).
   std::string config_path;
   balancer_options balancer;
   backends_options backends;
   health_options health;
+  metrics_options metrics;
   /// Where each key was set, "file:line:column" or "--flag", for messages found after loading.
   /// Elements of backends.servers are also recorded one by one, as "backends.servers[i]".
   std::map<std::string, std::string> origin;

@@ -115,6 +115,11 @@ std::string describe(const options& o, const run_plan& plan) {
       << descriptors_needed(bal.max_connections, plan.backends.size()) << " needed (2 per "
       << "connection + " << kReservedDescriptors << " + " << kDescriptorsPerBackend
       << " per backend)\n";
+  out << "metrics         "
+      << (o.metrics.enabled
+              ? "http://" + to_string(o.metrics.listen) + "/ (status page), /metrics, /status.json"
+              : std::string("off"))
+      << "\n";
   out << "health          " << to_string(h.kind);
   if (h.kind != health_kind::none) {
     if (h.kind == health_kind::http) out << " GET " << h.path;

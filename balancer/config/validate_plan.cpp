@@ -96,6 +96,31 @@ void check_ports_free(const options& o, const run_plan& plan, const host_facts& 
   }
 }
 
+// The metrics listener must not take the balancer's or a backend's port, and must be free.
+void check_metrics_port(const options& o, const run_plan& plan, const host_facts& host) {
+  const asio::ip::tcp::endpoint& metrics = o.metrics.listen;
+  // Port 0: the kernel picks one at start-up, which nothing else can hold.
+  if (!o.metrics.enabled || metrics.port() == 0) return;
+  if (o.balancer.listen.port() != 0 && clash(metrics, o.balancer.listen)) {
+    throw config_error(o.locate("metrics.listen") + ": " + to_string(metrics) +
+                       " clashes with the balancer's own " + listen_note(o) +
+                       "; give metrics another port");
+  }
+  for (const backend_plan& backend : plan.backends) {
+    if (backend.endpoint.port() == 0 || !clash(metrics, backend.endpoint)) continue;
+    throw config_error(o.locate("metrics.listen") + ": " + to_string(metrics) +
+                       " clashes with backend " + std::to_string(backend.index) + " on " +
+                       to_string(backend.endpoint) + "; give metrics another port");
+  }
+  if (std::error_code ec = host.try_bind(metrics, true)) {
+    throw config_error(o.locate("metrics.listen") + ": cannot bind " + to_string(metrics) + ": " +
+                       ec.message() +
+                       bind_hint(ec,
+                                 " (another pinwheel?) — stop it or pick another port (0 "
+                                 "picks a free one)"));
+  }
+}
+
 }  // namespace
 
 void validate_plan(const options& o, run_plan& plan, const host_facts& host) {
@@ -105,6 +130,7 @@ void validate_plan(const options& o, run_plan& plan, const host_facts& host) {
     check_servers(o, host);
   }
   check_ports_free(o, plan, host);
+  check_metrics_port(o, plan, host);
   std::string warning = descriptor_warning(o, plan.backends.size(), host.open_files);
   if (!warning.empty()) plan.warnings.push_back(warning);
 }

@@ -86,8 +86,10 @@ asio::awaitable<void> health_checker::check_loop(backend& b, watch& w) {
       continue;
     }
     auto checked_process = b.process.started;
+    auto check_started = asio::steady_timer::clock_type::now();
     check_result result = co_await check_once(b);
     if (stopped_) break;
+    b.last_check_duration = asio::steady_timer::clock_type::now() - check_started;
     // A result about a process that has exited since says nothing about its successor.
     if (checkable(b) && b.process.started == checked_process) record(b, w, result);
     bool starting = b.health.current() == health_state::status::starting;
@@ -117,6 +119,7 @@ void health_checker::record(backend& b, watch& w, const check_result& result) {
   }
 
   bool passed = result.what == check_result::outcome::passed;
+  if (!passed) ++b.check_failures;
   bool was_starting = b.health.current() == health_state::status::starting;
   if (was_starting && w.starting_since != b.health.since()) {
     w.starting_failures.reset();

@@ -3,7 +3,8 @@
 //
 // Owned by the backend_pool, which never moves or frees it during a run: sessions, checkers
 // and the supervisor may hold references, even after it is retired. Named by `name`, never by
-// its position. Single-threaded.
+// its position. Single-threaded: the counters are plain integers written by the event loop only;
+// the metrics thread sees them through a snapshot taken on the loop (metrics/snapshot.hpp).
 #pragma once
 
 #include <sys/types.h>
@@ -63,6 +64,17 @@ struct backend {
   std::uint64_t total_connections = 0;
   /// Connects to it that failed (the backend's fault: refused, timed out, reset).
   std::uint64_t connect_failures = 0;
+  /// Of those, the ones retried on another backend.
+  std::uint64_t redispatches = 0;
+  /// Times a strategy chose it (a pick whose connect then failed counts too).
+  std::uint64_t picked = 0;
+  /// Bytes written to it (client to backend) and from it to clients.
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  /// How long its last completed health check took.
+  std::chrono::nanoseconds last_check_duration{0};
+  /// Health checks that failed through its fault (timeouts, refusals, bad answers).
+  std::uint64_t check_failures = 0;
 
   /// Whether new connections may go here.
   bool usable() const { return admin == admin_state::enabled && health.up(); }

@@ -51,6 +51,7 @@ void backend_pool::set_listener(pool_events* listener) {
 
 void backend_pool::take_connection(backend& b) {
   ++b.active_connections;
+  ++b.picked;
   if (listener_) listener_->connection_taken(b);
 }
 

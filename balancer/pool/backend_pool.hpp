@@ -41,7 +41,7 @@ class backend_pool {
   /// The listener told about every change below (a strategy); may be null.
   void set_listener(pool_events* listener);
 
-  /// Counts a new connection to `b` (from the moment it is picked).
+  /// Counts a new connection to `b` (from the moment it is picked), and the pick.
   void take_connection(backend& b);
   /// Releases one.
   void drop_connection(backend& b);

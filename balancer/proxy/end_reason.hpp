@@ -16,7 +16,12 @@ enum class end_reason {
   admin,            ///< closed by an operator
 };
 
+inline constexpr int kEndReasons = 10;
+
 /// "client close", "idle timeout", … as logs print it.
 const char* to_string(end_reason reason);
+
+/// "client_close", "idle_timeout", … as a metric label.
+const char* to_label(end_reason reason);
 
 }  // namespace pinwheel

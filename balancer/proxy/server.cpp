@@ -141,8 +141,11 @@ void server::serve(tcp::socket downstream, const tcp::endpoint& client) {
     asio::error_code ignored;
     downstream.set_option(tcp::socket::linger(true, 0), ignored);
     downstream.close(ignored);
+    ++context_.stats.accepted;
+    ++context_.stats.rejected[static_cast<int>(reject_reason::local_error)];
     return out_of_resources(asio::error::no_memory, "accept");
   }
+  ++context_.stats.accepted;
   link(*s);
   s->start();
 }
@@ -163,10 +166,11 @@ void server::end(session& s) {
   --active_;
   end_reason reason = s.reason().value_or(end_reason::admin);
   ++ended_[static_cast<int>(reason)];
+  auto now = std::chrono::steady_clock::now();
+  context_.stats.connection_duration.observe(now - s.accepted_at());
   if (reason == end_reason::no_backend) {
     // A client turned away must leave a trace, but a flood of them must not flood the log.
     ++no_backend_unlogged_;
-    auto now = std::chrono::steady_clock::now();
     if (now - last_no_backend_log_ >= 1s) {
       log_warning("no backend became usable within connect_timeout (",
                   format_duration(options_.connect_timeout), "): reset ", no_backend_unlogged_,

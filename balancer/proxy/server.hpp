@@ -57,6 +57,8 @@ class server {
   std::size_t active_sessions() const { return active_; }
   /// Sessions ended, by reason (index: end_reason).
   std::uint64_t ended(end_reason reason) const { return ended_[static_cast<int>(reason)]; }
+  /// The open connections at which accepting pauses (max_connections, or what fits).
+  std::size_t max_connections() const { return max_connections_; }
 
  private:
   asio::awaitable<void> accept_loop();
@@ -83,7 +85,7 @@ class server {
   session* sessions_ = nullptr;  // intrusive list head
   std::size_t active_ = 0;
   std::size_t max_connections_;
-  std::array<std::uint64_t, 10> ended_{};
+  std::array<std::uint64_t, kEndReasons> ended_{};
   bool stopping_ = false;
   /// Set by a local error; accepting waits for a session to end, then clears it.
   bool exhausted_ = false;

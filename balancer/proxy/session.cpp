@@ -27,6 +27,7 @@ session::session(tcp::socket downstream, const tcp::endpoint& client, proxy_cont
     : downstream_(std::move(downstream)),
       upstream_(downstream_.get_executor()),
       client_(client),
+      accepted_at_(std::chrono::steady_clock::now()),
       context_(context) {}
 
 session::~session() {
@@ -49,6 +50,8 @@ void session::connect_next() {
     quiet_ticks_ = 0;
     return;
   }
+  // The connection moves on from the backend that failed it last.
+  if (!tried_.empty()) ++tried_.back()->redispatches;
   candidate_ = choice;
   // Counted from the pick on, so concurrent least-connections picks see it.
   context_.pool.take_connection(*candidate_);
@@ -58,6 +61,7 @@ void session::connect_next() {
   // Before connecting: Asio then needs no second ioctl to make it non-blocking.
   tune(upstream_);
   connecting_ = true;
+  connect_started_ = std::chrono::steady_clock::now();
   connect_timed_out_ = false;
   activity_ = false;
   quiet_ticks_ = 0;
@@ -82,6 +86,7 @@ void session::on_connect(const asio::error_code& result) {
   if (!ec && !closed_) {
     backend_ = &candidate;
     ++candidate.total_connections;
+    context_.stats.connect_duration.observe(std::chrono::steady_clock::now() - connect_started_);
     activity_ = true;
     // The client usually sent its first bytes already: try them now, without waiting.
     on_readable(to_upstream_, {});
@@ -174,6 +179,7 @@ void session::on_read(direction& d, asio::error_code ec, std::size_t n) {
   std::size_t written = d.to.write_some(asio::buffer(d.buffer.data(), n), ec);
   if (ec == asio::error::would_block) ec = {}, written = 0;
   if (ec) return end(d.to_reset, true);
+  count_delivered(d, written);
   if (written < n) {
     // The receiver is slower: wait for room, holding this one buffer (backpressure).
     d.unsent_begin = written;
@@ -207,9 +213,17 @@ void session::on_written(direction& d, const asio::error_code& ec, std::size_t n
   if (closed_) return;
   if (ec) return end(d.to_reset, true);
   activity_ = true;
+  count_delivered(d, n);
   d.unsent_begin += n;
   if (d.unsent_begin < d.unsent_end) return write_rest(d);
   read(d);
+}
+
+void session::count_delivered(const direction& d, std::size_t n) {
+  if (&d == &to_upstream_)
+    backend_->bytes_in += n;
+  else
+    backend_->bytes_out += n;
 }
 
 bool session::peer_took_bytes(direction& d) {

@@ -28,6 +28,7 @@
 #include "pool/backend_pool.hpp"
 #include "proxy/buffer_pool.hpp"
 #include "proxy/end_reason.hpp"
+#include "proxy/proxy_stats.hpp"
 #include "strategy/strategy.hpp"
 
 namespace pinwheel {
@@ -54,6 +55,8 @@ struct proxy_context {
   std::function<void(const std::error_code&)> on_local_error;
   /// Takes a finished session (unlinks and deletes it).
   std::function<void(session&)> on_end;
+  /// Connection-wide counters and histograms.
+  proxy_stats stats;
 };
 
 class session {
@@ -83,6 +86,8 @@ class session {
   std::optional<end_reason> reason() const { return reason_; }
   /// The client's address, as accepted.
   const asio::ip::tcp::endpoint& client() const { return client_; }
+  /// When it was accepted.
+  std::chrono::steady_clock::time_point accepted_at() const { return accepted_at_; }
 
   /// Intrusive links for the server's list of live sessions.
   session* prev = nullptr;
@@ -113,6 +118,8 @@ class session {
   void on_read(direction& d, asio::error_code ec, std::size_t n);
   void write_rest(direction& d);
   void on_written(direction& d, const asio::error_code& ec, std::size_t n);
+  /// Counts `n` bytes delivered by `d` in its backend's statistics.
+  void count_delivered(const direction& d, std::size_t n);
   /// While a write waits: whether the peer took bytes from the kernel's send queue since the
   /// last tick. The kernel only wakes a writer once half its (multi-megabyte) queue is free,
   /// so a slow reader's progress shows here long before a write completes.
@@ -130,6 +137,9 @@ class session {
   asio::ip::tcp::socket downstream_;
   asio::ip::tcp::socket upstream_;
   asio::ip::tcp::endpoint client_;
+  std::chrono::steady_clock::time_point accepted_at_;
+  /// When the connect in flight started.
+  std::chrono::steady_clock::time_point connect_started_{};
   proxy_context& context_;
   /// Client bytes on their way to the backend, and the backend's on their way back.
   direction to_upstream_{downstream_, upstream_, end_reason::backend_reset,

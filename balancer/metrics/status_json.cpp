@@ -1,0 +1,70 @@
+#include "metrics/status_json.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace pinwheel {
+
+namespace {
+
+// A JSON string; names and addresses come from the config, so escape everything odd.
+std::string quoted(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string number(double value) {
+  if (!std::isfinite(value)) return "null";
+  std::ostringstream out;
+  out.precision(15);
+  out << value;
+  return out.str();
+}
+
+}  // namespace
+
+std::string to_status_json(const balancer_snapshot& s) {
+  std::ostringstream out;
+  out << "{\"time\":" << number(s.time) << ",\"version\":" << quoted(s.version)
+      << ",\"strategy\":" << quoted(s.strategy) << ",\"accepted\":" << s.accepted
+      << ",\"active_connections\":" << s.active_connections
+      << ",\"max_connections\":" << s.max_connections;
+  if (s.self) {
+    out << ",\"balancer\":{\"cpu_seconds\":" << number(s.self->usage.cpu_seconds)
+        << ",\"resident_bytes\":" << s.self->usage.resident_bytes
+        << ",\"open_fds\":" << s.self->open_fds << "}";
+  } else {
+    out << ",\"balancer\":null";
+  }
+  out << ",\"backends\":[";
+  for (std::size_t i = 0; i < s.backends.size(); ++i) {
+    const backend_snapshot& b = s.backends[i];
+    out << (i ? "," : "") << "{\"name\":" << quoted(b.name) << ",\"address\":" << quoted(b.address)
+        << ",\"state\":" << quoted(b.state) << ",\"admin\":" << quoted(b.admin)
+        << ",\"pid\":" << b.pid << ",\"cpu\":" << b.cpu
+        << ",\"active_connections\":" << b.active_connections
+        << ",\"total_connections\":" << b.total_connections << ",\"bytes_in\":" << b.bytes_in
+        << ",\"bytes_out\":" << b.bytes_out << ",\"connect_failures\":" << b.connect_failures
+        << ",\"restarts\":" << b.restarts
+        << ",\"cpu_seconds\":" << (b.usage ? number(b.usage->cpu_seconds) : "null")
+        << ",\"resident_bytes\":" << (b.usage ? std::to_string(b.usage->resident_bytes) : "null")
+        << "}";
+  }
+  out << "]}";
+  return out.str();
+}
+
+}  // namespace pinwheel
