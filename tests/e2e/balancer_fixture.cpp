@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -59,6 +60,9 @@ running_balancer::running_balancer(const std::string& toml, std::size_t wait_up,
     : config_path_(write_temp_file("pinwheel.toml", toml)) {
   std::vector<std::string> argv = std::move(launcher);
   argv.insert(argv.end(), {PINWHEEL_BIN, "--config", config_path_});
+  // Tests run in parallel: the default metrics port would be taken by the first.
+  if (std::find(args.begin(), args.end(), "--metrics-listen") == args.end())
+    argv.insert(argv.end(), {"--metrics-listen", "127.0.0.1:0"});
   argv.insert(argv.end(), args.begin(), args.end());
   process_ = std::make_unique<child_process>(argv);
   auto listening = process_->wait_for_line(R"(pinwheel: listening on [^ ]*:(\d+) )", 10s);
@@ -68,6 +72,14 @@ running_balancer::running_balancer(const std::string& toml, std::size_t wait_up,
   if (wait_up > 0 && !wait_backends_up(wait_up)) {
     throw std::runtime_error("backends did not come up:\n" + process_->output());
   }
+}
+
+std::uint16_t running_balancer::metrics_port() {
+  if (metrics_port_ != 0) return metrics_port_;
+  auto line = process_->wait_for_line(R"(pinwheel: metrics on http://[^ ]*:(\d+)/metrics)", 5s);
+  if (!line) throw std::runtime_error("pinwheel serves no metrics:\n" + process_->output());
+  metrics_port_ = static_cast<std::uint16_t>(std::stoi((*line)[1]));
+  return metrics_port_;
 }
 
 bool running_balancer::wait_backends_up(std::size_t count, std::chrono::milliseconds timeout) {

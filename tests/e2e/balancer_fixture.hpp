@@ -43,6 +43,9 @@ class running_balancer {
                             std::vector<std::string> launcher = {});
 
   std::uint16_t port() const { return port_; }
+  /// The metrics listener's port, from the log (the fixture passes --metrics-listen
+  /// 127.0.0.1:0 unless the test gives its own); throws if metrics are not served.
+  std::uint16_t metrics_port();
   child_process& process() { return *process_; }
   pid_t pid() const { return process_->pid(); }
 
@@ -53,6 +56,7 @@ class running_balancer {
   std::string config_path_;
   std::unique_ptr<child_process> process_;
   std::uint16_t port_ = 0;
+  std::uint16_t metrics_port_ = 0;
 };
 
 /// What the demo backend's /whoami says.

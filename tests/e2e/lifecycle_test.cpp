@@ -63,9 +63,10 @@ std::pair<int, std::string> run_pinwheel_with(const std::vector<std::string>& ar
   return {code.value_or(-1), p.output()};
 }
 
-// Runs pinwheel with `args` to completion.
+// Runs pinwheel with `args` to completion (metrics on a free port: tests run in parallel).
 std::pair<int, std::string> run_pinwheel(std::vector<std::string> args) {
   args.insert(args.begin(), PINWHEEL_BIN);
+  args.insert(args.end(), {"--metrics-listen", "127.0.0.1:0"});
   return run_pinwheel_with(args);
 }
 

@@ -272,7 +272,8 @@ TEST(Supervision, BackendsStartWithNoSignalIgnoredOrBlocked) {
   std::string config = write_temp_file("pinwheel.toml", demo_config(1, "round-robin"));
   child_process pinwheel(
       {"/bin/sh", "-c",
-       std::string("trap '' HUP TTOU XFSZ WINCH; exec ") + PINWHEEL_BIN + " --config " + config});
+       std::string("trap '' HUP TTOU XFSZ WINCH; exec ") + PINWHEEL_BIN + " --config " + config +
+           " --metrics-listen 127.0.0.1:0"});
   auto started = pinwheel.wait_for_line(R"(backend 0 started: pid (\d+))", 5s);
   ASSERT_TRUE(started) << pinwheel.output();
   pid_t backend = std::stoi((*started)[1]);
