@@ -13,9 +13,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-build_packages="cmake ninja-build g++ pkg-config libasio-dev libtomlplusplus-dev libcli11-dev libhttp-parser-dev"
+build_packages="cmake ninja-build g++ pkg-config libasio-dev libtomlplusplus-dev libcli11-dev libhttp-parser-dev prometheus-cpp-dev"
 # systemd: systemd-analyze checks the unit in deploy/systemd/.
-test_packages="libgtest-dev curl systemd $(sed -n 's/^BENCH_PACKAGES="\(.*\)"$/\1/p' bench/run.sh)"
+# prometheus (with promtool) scrapes Pinwheel in a test; chromium renders the status page.
+test_packages="libgtest-dev curl systemd prometheus chromium $(sed -n 's/^BENCH_PACKAGES="\(.*\)"$/\1/p' bench/run.sh)"
 # The formatter is pinned: another clang-format version formats some lines differently.
 clang_format=clang-format-14
 format_packages="$clang_format git"
