@@ -103,7 +103,7 @@ void check_metrics_port(const options& o, const run_plan& plan, const host_facts
   if (!o.metrics.enabled || metrics.port() == 0) return;
   if (o.balancer.listen.port() != 0 && clash(metrics, o.balancer.listen)) {
     throw config_error(o.locate("metrics.listen") + ": " + to_string(metrics) +
-                       " clashes with the balancer's own " + listen_note(o) +
+                       " clashes with the balancer's public address " + listen_note(o) +
                        "; give metrics another port");
   }
   for (const backend_plan& backend : plan.backends) {

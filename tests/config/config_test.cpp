@@ -261,9 +261,37 @@ INSTANTIATE_TEST_SUITE_P(
                    "(percent-encode them, e.g. %20)"},
         bad_config{kBackends + "[health]\nrise = 0\n",
                    "test.toml:4:8: [health] rise: 0 is out of range; use 1 to 1000"},
+        bad_config{kBackends + "[health]\ninterval = \"1ms\"\n",
+                   "test.toml:4:12: [health] interval: \"1ms\" is too short; the minimum is 10ms"},
+        bad_config{kBackends + "[metrics]\nenabled = \"yes\"\n",
+                   "test.toml:4:11: [metrics] enabled: expected true or false, got a string"},
         bad_config{
-            kBackends + "[health]\ninterval = \"1ms\"\n",
-            "test.toml:4:12: [health] interval: \"1ms\" is too short; the minimum is 10ms"}));
+            kBackends + "[metrics]\nlisten = \"nowhere\"\n",
+            "test.toml:4:10: [metrics] listen: \"nowhere\" is not host:port (IPv6 as [::1]:8080)"},
+        bad_config{
+            kBackends + "[metrics]\nlisten = \"127.0.0.1:8080\"\n",
+            "test.toml:4:10: [metrics] listen: 127.0.0.1:8080 clashes with the balancer's public "
+            "address (listen = \"127.0.0.1:8080\", the default); give metrics another port"},
+        bad_config{kBackends + "[metrics]\nlisten = \"127.0.0.1:9001\"\n",
+                   "test.toml:4:10: [metrics] listen: 127.0.0.1:9001 clashes with backend 0 on "
+                   "127.0.0.1:9001; give metrics another port"},
+        bad_config{kBackends + "[metrics]\nlistn = \"127.0.0.1:1\"\n",
+                   "test.toml:4:1: [metrics] unknown key \"listn\"; did you mean \"listen\"?"}));
+
+TEST(Config, MetricsDefaultToLoopbackAndTheFlagOverrides) {
+  options o = load_config_text(kBackends, "test.toml");
+  EXPECT_TRUE(o.metrics.enabled);
+  EXPECT_EQ(o.metrics.listen,
+            asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), kDefaultMetricsPort));
+  overrides flags;
+  flags.metrics_listen = "127.0.0.1:0";
+  o = load_config_text(kBackends + "[metrics]\nenabled = false\n", "test.toml", flags);
+  EXPECT_FALSE(o.metrics.enabled);
+  EXPECT_EQ(o.metrics.listen.port(), 0);
+  EXPECT_EQ(o.where("metrics.listen"), "--metrics-listen");
+  flags.metrics_listen = "bad";
+  EXPECT_NE(error_of(kBackends, flags).find("--metrics-listen: "), std::string::npos);
+}
 
 TEST(Config, BadOverridesNameTheFlag) {
   overrides listen;

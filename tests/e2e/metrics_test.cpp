@@ -61,9 +61,9 @@ TEST(Metrics, PerBackendCountersRiseByTheConnectionsSent) {
                    kConnections;
       },
       5s));
-  EXPECT_EQ(after["pinwheel_connections_accepted_total"] -
-                before["pinwheel_connections_accepted_total"],
-            kConnections);
+  EXPECT_EQ(
+      after["pinwheel_connections_accepted_total"] - before["pinwheel_connections_accepted_total"],
+      kConnections);
   for (const auto& [name, address] : backends) {
     auto rise = [&](const char* metric) {
       return after[series(metric, name, address)] - before[series(metric, name, address)];
@@ -92,10 +92,11 @@ TEST(Metrics, RedispatchedConnectsCountOnTheBackendThatFailed) {
   // health checks off), then moves on to the demo backend.
   own_backend good(0);
   std::uint16_t refused = free_port();
-  std::string config = "[balancer]\nlisten = \"127.0.0.1:0\"\nstrategy = \"round-robin\"\n"
-                       "[backends]\nservers = [\"127.0.0.1:" +
-                       std::to_string(refused) + "\", \"127.0.0.1:" + std::to_string(good.port) +
-                       "\"]\n[health]\nkind = \"none\"\n";
+  std::string config =
+      "[balancer]\nlisten = \"127.0.0.1:0\"\nstrategy = \"round-robin\"\n"
+      "[backends]\nservers = [\"127.0.0.1:" +
+      std::to_string(refused) + "\", \"127.0.0.1:" + std::to_string(good.port) +
+      "\"]\n[health]\nkind = \"none\"\n";
   running_balancer pinwheel(config);
   for (int i = 0; i < 4; ++i) ask_whoami(pinwheel.port());
   auto after = scrape(pinwheel.metrics_port());

@@ -270,10 +270,9 @@ TEST(Supervision, BackendsStartWithNoSignalIgnoredOrBlocked) {
   // A balancer started with signals ignored (nohup, a shell's background job) must not hand
   // them down: a backend that ignores SIGHUP or SIGXFSZ behaves differently for no visible reason.
   std::string config = write_temp_file("pinwheel.toml", demo_config(1, "round-robin"));
-  child_process pinwheel(
-      {"/bin/sh", "-c",
-       std::string("trap '' HUP TTOU XFSZ WINCH; exec ") + PINWHEEL_BIN + " --config " + config +
-           " --metrics-listen 127.0.0.1:0"});
+  child_process pinwheel({"/bin/sh", "-c",
+                          std::string("trap '' HUP TTOU XFSZ WINCH; exec ") + PINWHEEL_BIN +
+                              " --config " + config + " --metrics-listen 127.0.0.1:0"});
   auto started = pinwheel.wait_for_line(R"(backend 0 started: pid (\d+))", 5s);
   ASSERT_TRUE(started) << pinwheel.output();
   pid_t backend = std::stoi((*started)[1]);
