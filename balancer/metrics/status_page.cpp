@@ -109,9 +109,13 @@ function draw(s) {
   const svg = document.getElementById("chart");
   const ns = "http://www.w3.org/2000/svg";
   const width = 900, height = 240, left = 40, bottom = 20, top = 10;
-  let max = 1;
-  for (const points of history.values()) for (const p of points) max = Math.max(max, p[1]);
-  const x = t => left + (width - left - 10) * (1 - (s.time - t) / kWindowSeconds);
+  let max = 1, first = s.time;
+  for (const points of history.values()) {
+    for (const p of points) { max = Math.max(max, p[1]); first = Math.min(first, p[0]); }
+  }
+  // A page opened a moment ago spreads what it has over the width, up to five minutes.
+  const span = Math.min(kWindowSeconds, Math.max(10, s.time - first));
+  const x = t => left + (width - left - 10) * (1 - (s.time - t) / span);
   const y = v => height - bottom - (height - bottom - top) * v / max;
   svg.replaceChildren();
   const add = (tag, attrs, text) => {
@@ -123,7 +127,8 @@ function draw(s) {
   add("line", {x1: left, y1: y(0), x2: width - 10, y2: y(0), stroke: "#999"});
   add("text", {x: 4, y: y(max) + 4}, String(max));
   add("text", {x: 4, y: y(0) + 4}, "0");
-  add("text", {x: left, y: height - 4}, "-5 min");
+  add("text", {x: left, y: height - 4},
+      span >= 60 ? "-" + (span / 60).toFixed(1) + " min" : "-" + span.toFixed(0) + " s");
   add("text", {x: width - 40, y: height - 4}, "now");
   add("text", {x: left + 10, y: top + 12}, "open connections per backend");
   s.backends.forEach((b, i) => {
