@@ -5,13 +5,13 @@
 #include <signal.h>
 
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/read_until.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <cstring>
 
 #include "common/local_error.hpp"
 #include "log/log.hpp"
@@ -82,7 +82,15 @@ void metrics_server::listen() {
 tcp::endpoint metrics_server::local_endpoint() const { return acceptor_.local_endpoint(); }
 
 void metrics_server::start(const std::vector<int>& cpus) {
-  asio::co_spawn(io_, accept_loop(), asio::detached);
+  asio::co_spawn(io_, accept_loop(), [](std::exception_ptr e) {
+    if (!e) return;
+    // The balancer goes on serving traffic; only its metrics are gone, and the log says so.
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      log_warning("the metrics listener stopped: ", x.what());
+    }
+  });
   // The new thread inherits this mask: signals go to the event loop's thread, never here.
   sigset_t all, previous;
   sigfillset(&all);
