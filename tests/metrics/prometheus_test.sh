@@ -5,7 +5,7 @@
 #   prometheus_test.sh PINWHEEL_BIN BACKEND_BIN
 set -euo pipefail
 source "$(dirname "$0")/run_pinwheel.sh"
-require prometheus promtool curl python3
+require prometheus promtool curl python3 grep sed
 start_pinwheel "$1" "$2" 2
 
 lint=$(get "http://127.0.0.1:$metrics_port/metrics" | promtool check metrics 2>&1) ||
@@ -28,29 +28,28 @@ prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
 started_pids+=("$!")
 api="http://127.0.0.1:$prometheus_port/api/v1"
 
-target_up() {
-  get "$api/targets" 2>/dev/null | python3 -c '
-import json, sys
-targets = json.load(sys.stdin)["data"]["activeTargets"]
-sys.exit(0 if any(t["health"] == "up" and t["labels"]["job"] == "pinwheel" for t in targets) else 1)' 2>/dev/null
-}
+# The API's JSON is compact and regular: grep reads it without another process per poll.
+target_up() { get "$api/targets?state=active" 2>/dev/null | grep -q '"health":"up"'; }
 wait_for 20 target_up || fail "Prometheus never saw the target up: $(get "$api/targets" || tail -5 "$dir/prometheus.log")"
 echo "target up"
 
-# Prints "backend=value ..." for pinwheel_backend_connections_total, sorted by backend.
+# Prints "0=N 1=M": pinwheel_backend_connections_total of backends 0 and 1 as Prometheus has it.
 connections() {
-  get "$api/query" --data-urlencode 'query=pinwheel_backend_connections_total' | python3 -c '
-import json, sys
-result = json.load(sys.stdin)["data"]["result"]
-print(" ".join(sorted(r["metric"]["backend"] + "=" + str(int(float(r["value"][1]))) for r in result)))'
+  local out="" backend value
+  for backend in 0 1; do
+    value=$(get "$api/query" --data-urlencode "query=pinwheel_backend_connections_total{backend=\"$backend\"}" |
+      grep -o '"value":\[[^]]*\]' | sed 's/.*,"\([0-9.e+-]*\)"\]/\1/')
+    out+="${out:+ }$backend=${value:-none}"
+  done
+  echo "$out"
 }
-have_both() { [ "$(connections | wc -w)" -eq 2 ]; }
+have_both() { ! grep -q none <<<"$(connections)"; }
 wait_for 10 have_both || fail "no per-backend series in Prometheus: $(connections)"
 before=$(connections)
 [ "$before" = "0=0 1=0" ] || fail "expected no connections yet, Prometheus has: $before"
 
 sent=20
-for _ in $(seq $sent); do get "http://127.0.0.1:$listen_port/whoami" >/dev/null; done
+send_requests $sent
 # Round-robin: half each.
 rose() { [ "$(connections)" = "0=$((sent / 2)) 1=$((sent / 2))" ]; }
 wait_for 15 rose || fail "Prometheus has $(connections) after $sent connections (expected 0=$((sent / 2)) 1=$((sent / 2)))"

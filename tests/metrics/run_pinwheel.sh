@@ -71,3 +71,17 @@ free_port() {
 }
 
 get() { curl --noproxy '*' -sf --max-time 5 "$@"; }
+
+# send_requests N: N requests to Pinwheel, each on a new connection (bash's /dev/tcp: no
+# process per request, which matters on a loaded machine). Fails if one gets no reply.
+send_requests() {
+  local i line
+  for ((i = 0; i < $1; i++)); do
+    exec 3<>"/dev/tcp/127.0.0.1/$listen_port"
+    printf 'GET /whoami HTTP/1.0\r\nHost: pinwheel\r\n\r\n' >&3
+    IFS= read -r -t 5 line <&3 || fail "request $i: no reply"
+    [[ "$line" == "HTTP/1."?" 200"* ]] || fail "request $i: $line"
+    while IFS= read -r -t 5 line <&3; do :; done
+    exec 3<&-
+  done
+}
