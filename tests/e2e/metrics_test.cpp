@@ -1,9 +1,12 @@
 // The metrics listener of a real balancer: /metrics counts what the clients did.
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <atomic>
 #include <map>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "e2e/balancer_fixture.hpp"
 #include "support/wait.hpp"
@@ -120,6 +123,32 @@ TEST(Metrics, StatusPageAndJsonOnTheSameListener) {
   EXPECT_NE(json.body.find("\"name\":\"0\""), std::string::npos);
   EXPECT_NE(json.body.find("\"name\":\"1\""), std::string::npos);
   EXPECT_EQ(http_get(pinwheel.metrics_port(), "/admin").status, 404);
+}
+
+TEST(Metrics, ScrapesWhileTrafficFlowsAndWhileStopping) {
+  running_balancer pinwheel(demo_config(2, "least-connections"), 2);
+  std::uint16_t metrics = pinwheel.metrics_port();
+  std::atomic<bool> done{false};
+  std::atomic<int> scraped{0};
+  // Snapshots cross from the event loop to the metrics thread while sessions change the
+  // counters (TSan watches this in CI), and go on while the balancer stops.
+  std::thread scraper([&] {
+    while (!done) {
+      try {
+        if (http_get(metrics, scraped % 2 ? "/metrics" : "/status.json", 2s).status == 200)
+          ++scraped;
+      } catch (const std::exception&) {
+        // Refused once the balancer has gone.
+      }
+    }
+  });
+  for (int i = 0; i < 30; ++i) ask_whoami(pinwheel.port());
+  ASSERT_TRUE(wait_until([&] { return scraped >= 10; }, 10s));
+  ::kill(pinwheel.pid(), SIGTERM);
+  auto code = pinwheel.process().wait_exit(10s);
+  done = true;
+  scraper.join();
+  EXPECT_EQ(code, 0) << pinwheel.process().output();
 }
 
 TEST(Metrics, OffServesNothing) {
