@@ -135,7 +135,8 @@ void balancer::start_metrics(const std::vector<int>& allowed) {
   std::vector<int> cpus;
   for (int cpu : allowed)
     if (cpu != plan_.balancer_cpu) cpus.push_back(cpu);
-  std::string where = cpus.empty()
+  std::string where = allowed.empty() ? "unpinned: the allowed cores could not be read"
+                      : cpus.empty()
                           ? "sharing the balancer's only core"
                           : "off the balancer's core " + std::to_string(plan_.balancer_cpu);
   std::string address = to_string(metrics_->local_endpoint());
