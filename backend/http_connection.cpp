@@ -80,9 +80,9 @@ asio::awaitable<bool> http_connection::read_proxy_header() {
   std::size_t have = 0;
   for (;;) {
     std::error_code ec;
-    const std::size_t n = co_await socket_.async_read_some(
-        asio::buffer(buffer_.data() + have, buffer_.size() - have),
-        asio::redirect_error(asio::use_awaitable, ec));
+    const std::size_t n =
+        co_await socket_.async_read_some(asio::buffer(buffer_.data() + have, buffer_.size() - have),
+                                         asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return false;
     have += n;
     parse_result r = proxy_protocol::parse_header(std::string_view(buffer_.data(), have));

@@ -63,8 +63,7 @@ int main(int argc, char** argv) {
 
   const asio::ip::address address = asio::ip::make_address(opts.host);
   const std::string where = address.to_string() + ":" + std::to_string(opts.port);
-  const pinwheel::demo::identity self{static_cast<int>(getpid()), opts.index,
-                                      opts.proxy_protocol};
+  const pinwheel::demo::identity self{static_cast<int>(getpid()), opts.index, opts.proxy_protocol};
 
   asio::io_context io(1);
   std::optional<pinwheel::demo::http_server> server;

@@ -67,11 +67,11 @@ balancer::balancer(const options& o, const run_plan& plan)
       large_buffers_(kLargeBufferSize, kLargeSpares, kLargeBudget),
       health_(io_, o.health, pool_, [this](backend& b) { on_health_change(b); }),
       context_{pool_, strategy_.get(), small_buffers_, large_buffers_, o.balancer.retries},
-      limiter_({static_cast<std::uint32_t>(o.limits.per_client_connections),
-                o.limits.per_client_rate},
-               // Every open connection's client, plus room for recent ones' rate state.
-               o.balancer.max_connections + kLimiterSpare,
-               [] { return std::chrono::steady_clock::now(); }),
+      limiter_(
+          {static_cast<std::uint32_t>(o.limits.per_client_connections), o.limits.per_client_rate},
+          // Every open connection's client, plus room for recent ones' rate state.
+          o.balancer.max_connections + kLimiterSpare,
+          [] { return std::chrono::steady_clock::now(); }),
       server_(io_, o.balancer, context_),
       signals_(io_) {
   if (o.balancer.accept_proxy) context_.trusted = &o.balancer.trusted;

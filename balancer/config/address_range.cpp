@@ -37,8 +37,9 @@ std::optional<address_range> parse_address_range(std::string_view text, std::str
   asio::error_code ec;
   auto network = asio::ip::make_address(host, ec);
   if (ec) {
-    error = quoted + " is not an address block; write e.g. \"10.0.0.0/8\", \"fd00::/8\" or "
-                     "\"192.0.2.7\"";
+    error = quoted +
+            " is not an address block; write e.g. \"10.0.0.0/8\", \"fd00::/8\" or "
+            "\"192.0.2.7\"";
     return std::nullopt;
   }
   network = unmapped(network);

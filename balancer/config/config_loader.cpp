@@ -233,7 +233,8 @@ void read_listen(table_reader& t, balancer_options& b) {
 
 // accept_proxy = true, trusted = ["10.0.0.0/8", ...], proxy_header_timeout = "3s".
 void read_accept_proxy(table_reader& t, balancer_options& b) {
-  if (auto* v = t.typed<toml::value<bool>>("accept_proxy", "true or false")) b.accept_proxy = v->get();
+  if (auto* v = t.typed<toml::value<bool>>("accept_proxy", "true or false"))
+    b.accept_proxy = v->get();
   t.read("proxy_header_timeout", b.proxy_header_timeout, 1ms);
   bool has_trusted = false;
   std::vector<std::string> trusted = t.read_strings("trusted", has_trusted);
@@ -306,8 +307,8 @@ void read_limits(table_reader& t, limits_options& l) {
     auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), count);
     std::string unit = slash == std::string::npos ? "" : rate.substr(slash + 1);
     double seconds = unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : 0;
-    if (number.empty() || ec != std::errc() || end != number.data() + number.size() ||
-        count < 0 || seconds == 0) {
+    if (number.empty() || ec != std::errc() || end != number.data() + number.size() || count < 0 ||
+        seconds == 0) {
       t.fail(*node, "per_client_rate",
              in_quotes(rate) +
                  " is not a rate; write connections per unit of time, e.g. \"100/s\" or "

@@ -119,8 +119,7 @@ std::string describe(const options& o, const run_plan& plan) {
     out << "per client      " << o.limits.per_client_connections << " connections, "
         << o.limits.per_client_rate << " new/s (0: no limit)\n";
   }
-  out
-      << "strategy        " << bal.strategy << "\n"
+  out << "strategy        " << bal.strategy << "\n"
       << "balancer cpu    " << plan.balancer_cpu << "\n"
       << "limits          max_connections " << bal.max_connections << ", connect_timeout "
       << format_duration(bal.connect_timeout) << ", idle_timeout "

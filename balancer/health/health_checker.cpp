@@ -9,8 +9,8 @@
 #include "common/local_error.hpp"
 #include "common/spawn_background.hpp"
 #include "config/address.hpp"
-#include "proxy_protocol/header_encoder.hpp"
 #include "log/log.hpp"
+#include "proxy_protocol/header_encoder.hpp"
 
 namespace pinwheel {
 
@@ -179,7 +179,7 @@ asio::awaitable<health_checker::check_result> health_checker::probe(const backen
   }
 
   request += "GET " + options_.path + " HTTP/1.0\r\nHost: " + to_string(b.endpoint) +
-                        "\r\nUser-Agent: pinwheel-health-check\r\nConnection: close\r\n\r\n";
+             "\r\nUser-Agent: pinwheel-health-check\r\nConnection: close\r\n\r\n";
   std::tie(ec, std::ignore) = co_await asio::async_write(socket, asio::buffer(request), use_tuple);
   if (ec) co_return error("sending the request", ec);
   std::string reply;

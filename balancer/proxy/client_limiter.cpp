@@ -38,7 +38,8 @@ void client_limiter::refill(entry& e, std::chrono::steady_clock::time_point now)
     return;
   }
   std::chrono::duration<double> elapsed = now - e.refilled;
-  if (elapsed.count() > 0) e.tokens = std::min(burst_, e.tokens + elapsed.count() * limits_.per_second);
+  if (elapsed.count() > 0)
+    e.tokens = std::min(burst_, e.tokens + elapsed.count() * limits_.per_second);
   e.refilled = now;
 }
 

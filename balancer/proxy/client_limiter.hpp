@@ -9,8 +9,8 @@
 // fix it. Single-threaded.
 #pragma once
 
-#include <asio/ip/address.hpp>
 #include <array>
+#include <asio/ip/address.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>

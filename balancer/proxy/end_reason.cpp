@@ -38,8 +38,6 @@ const char* to_string(end_reason reason) {
   return "?";
 }
 
-bool is_rejection(end_reason reason) {
-  return reason >= end_reason::per_client_connections;
-}
+bool is_rejection(end_reason reason) { return reason >= end_reason::per_client_connections; }
 
 }  // namespace pinwheel

@@ -1,5 +1,7 @@
 #include "proxy/server.hpp"
 
+#include <netinet/tcp.h>
+
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/use_awaitable.hpp>
@@ -9,7 +11,6 @@
 #include "common/local_error.hpp"
 #include "common/spawn_background.hpp"
 #include "config/address.hpp"
-#include <netinet/tcp.h>
 #include "log/log.hpp"
 
 namespace pinwheel {
@@ -29,8 +30,9 @@ constexpr std::chrono::seconds kExhaustedLogEvery = 10s;
 }  // namespace
 
 std::chrono::milliseconds tick_period(const balancer_options& options) {
-  auto shorter = std::min({options.connect_timeout, options.idle_timeout,
-                           options.accept_proxy ? options.proxy_header_timeout : options.idle_timeout});
+  auto shorter =
+      std::min({options.connect_timeout, options.idle_timeout,
+                options.accept_proxy ? options.proxy_header_timeout : options.idle_timeout});
   return std::clamp<std::chrono::milliseconds>(shorter / 8, 10ms, 1000ms);
 }
 

@@ -260,8 +260,8 @@ void session::on_readable(direction& d, const asio::error_code& ec) {
   if (&d == &to_upstream_ && std::exchange(header_pending_, false))
     prefix = encode_header(d.buffer.data());
   asio::error_code read_ec;
-  std::size_t n = d.from.read_some(
-      asio::buffer(d.buffer.data() + prefix, d.buffer.size() - prefix), read_ec);
+  std::size_t n =
+      d.from.read_some(asio::buffer(d.buffer.data() + prefix, d.buffer.size() - prefix), read_ec);
   if (prefix > 0 && read_ec) {
     // No client bytes to go with the header (the server may speak first): send it alone now.
     if (!forward(d, 0, prefix)) return;
@@ -399,7 +399,8 @@ void session::tick() {
   if (reading_header_) {
     // Counted from the start, not from the last byte: a header dribbled in a byte at a time
     // must not hold the connection open forever.
-    if (++quiet_ticks_ >= context_.header_timeout_ticks) end(end_reason::proxy_header_timeout, true);
+    if (++quiet_ticks_ >= context_.header_timeout_ticks)
+      end(end_reason::proxy_header_timeout, true);
     return;
   }
   // Only quiet sessions with a write waiting pay for the system calls.

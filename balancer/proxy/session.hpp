@@ -1,11 +1,11 @@
 // One proxied connection: downstream (the client) to upstream (a backend).
 //
 // Reads top to bottom: (from a trusted peer with accept_proxy: read the PROXY header, which
-// names the client) admit the client under the per-client limits, choose a backend (or wait up to connect_timeout for one to become
-// usable), connect (retrying elsewhere), relay both ways, account. Both sockets and their
-// buffers belong to the session and die with it. Bytes are opaque; end-of-stream is forwarded
-// as end-of-stream (half-close) and a reset as a reset. Whenever the proxy drops bytes it
-// resets, so a cut never looks like a complete exchange.
+// names the client) admit the client under the per-client limits, choose a backend (or wait up to
+// connect_timeout for one to become usable), connect (retrying elsewhere), relay both ways,
+// account. Both sockets and their buffers belong to the session and die with it. Bytes are opaque;
+// end-of-stream is forwarded as end-of-stream (half-close) and a reset as a reset. Whenever the
+// proxy drops bytes it resets, so a cut never looks like a complete exchange.
 //
 // Each direction is a small state machine of Asio completion handlers rather than a
 // coroutine: an idle connection then costs a few hundred bytes. A busy ("hot") direction
@@ -31,10 +31,10 @@
 
 #include "config/address_range.hpp"
 #include "pool/backend_pool.hpp"
-#include "proxy/client_limiter.hpp"
-#include "proxy_protocol/proxy_header.hpp"
 #include "proxy/buffer_pool.hpp"
+#include "proxy/client_limiter.hpp"
 #include "proxy/end_reason.hpp"
+#include "proxy_protocol/proxy_header.hpp"
 #include "strategy/strategy.hpp"
 
 namespace pinwheel {
@@ -184,7 +184,7 @@ class session {
   bool connecting_ = false;
   bool connect_timed_out_ = false;
   bool reading_header_ = false;
-  bool header_pending_ = false;  // the PROXY header for the backend is still to send
+  bool header_pending_ = false;      // the PROXY header for the backend is still to send
   bool screen_first_bytes_ = false;  // an untrusted peer: its first bytes must not be a header
   bool admitted_ = false;            // counted by the limiter: released with the session
   /// Set whenever bytes move; cleared by tick().

@@ -40,9 +40,7 @@ encoded_header encode_v1(const asio::ip::tcp::endpoint& source,
   bool v4 = source.address().is_v4() && destination.address().is_v4();
   append(out, v4 ? "PROXY TCP4 " : "PROXY TCP6 ");
   // to_string of an IPv6 address carries no scope here: headers name routable addresses.
-  auto text = [&](const address& a) {
-    return v4 ? a.to_v4().to_string() : as_v6(a).to_string();
-  };
+  auto text = [&](const address& a) { return v4 ? a.to_v4().to_string() : as_v6(a).to_string(); };
   append(out, text(source.address()));
   append(out, " ");
   append(out, text(destination.address()));

@@ -90,8 +90,9 @@ TEST(demo_backend, ProxyProtocolHeaderNamesTheClient) {
   {
     // v1, with the request in the same packet.
     tcp_client c(port);
-    c.send_all("PROXY TCP4 192.0.2.7 127.0.0.1 51234 80\r\nGET /whoami HTTP/1.1\r\nHost: x\r\n"
-               "Connection: close\r\n\r\n");
+    c.send_all(
+        "PROXY TCP4 192.0.2.7 127.0.0.1 51234 80\r\nGET /whoami HTTP/1.1\r\nHost: x\r\n"
+        "Connection: close\r\n\r\n");
     std::string reply = c.read_until_eof(reply_timeout);
     EXPECT_NE(reply.find("\"client\": \"192.0.2.7:51234\""), std::string::npos) << reply;
   }

@@ -44,7 +44,8 @@ TEST(PerClientLimits, OneClientWithAThousandConnectionsDoesNotSlowAnother) {
   running_balancer pinwheel(limits_config(backend.port, "per_client_connections = 10\n"));
   // The abusive client: 1,000 connections from 127.0.0.2, all kept open.
   std::vector<unique_fd> abusive;
-  for (int i = 0; i < 1000; ++i) abusive.push_back(connect_from("127.0.0.2", "127.0.0.1", pinwheel.port()));
+  for (int i = 0; i < 1000; ++i)
+    abusive.push_back(connect_from("127.0.0.2", "127.0.0.1", pinwheel.port()));
 
   // Meanwhile the other client's requests are answered as fast as ever.
   auto slowest = clock::duration::zero();
@@ -102,8 +103,9 @@ TEST(PerClientLimits, AHundredThousandSourceAddressesKeepMemoryBounded) {
   // Nothing listens upstream: each connection is admitted, then fails its connect at once, so
   // the spray costs no ports on either side.
   std::uint16_t nowhere = free_port();
-  running_balancer pinwheel(limits_config(nowhere, "per_client_connections = 10\n"
-                                                   "per_client_rate = \"1/m\"\n",
+  running_balancer pinwheel(limits_config(nowhere,
+                                          "per_client_connections = 10\n"
+                                          "per_client_rate = \"1/m\"\n",
                                           "retries = 0\nmax_connections = 1000\n"));
   long before = resident_kib(pinwheel.pid());
   auto start = clock::now();
@@ -117,8 +119,8 @@ TEST(PerClientLimits, AHundredThousandSourceAddressesKeepMemoryBounded) {
       for (int i = t; i < kAddresses; i += kThreads) {
         // 127.1.0.0 onwards: 100,000 distinct sources over 127.0.0.0/8.
         std::uint32_t a = 0x7f010000u + static_cast<std::uint32_t>(i);
-        std::string source = std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) +
-                             "." + std::to_string((a >> 8) & 255) + "." + std::to_string(a & 255);
+        std::string source = std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." +
+                             std::to_string((a >> 8) & 255) + "." + std::to_string(a & 255);
         // Twice at most: a loopback SYN now and then meets a full accept queue and is reset.
         for (int attempt = 0; attempt < 2; ++attempt) {
           try {
@@ -144,8 +146,8 @@ TEST(PerClientLimits, AHundredThousandSourceAddressesKeepMemoryBounded) {
   // minute is refused for its rate.
   whoami_from("127.250.0.1", pinwheel.port());
   whoami_from("127.250.0.1", pinwheel.port());
-  EXPECT_TRUE(pinwheel.process().wait_for_line(
-      R"(\(per-client rate\).*the last from 127\.250\.0\.1:)", 5s))
+  EXPECT_TRUE(
+      pinwheel.process().wait_for_line(R"(\(per-client rate\).*the last from 127\.250\.0\.1:)", 5s))
       << pinwheel.process().output();
   long after = resident_kib(pinwheel.pid());
   std::cout << "sprayed " << kAddresses << " addresses in "
@@ -177,9 +179,8 @@ TEST(Listeners, SeveralAddressesAndPortsAndKeepaliveOnClientConnections) {
   unique_fd idle = connect_from("127.0.0.1", "127.0.0.1", multi.port());
   bool armed = wait_until(
       [&] {
-        child_process ss({"/usr/bin/ss", "-tnoH", "state", "established", "( sport = :" +
-                                                                          std::to_string(multi.port()) +
-                                                                          " )"});
+        child_process ss({"/usr/bin/ss", "-tnoH", "state", "established",
+                          "( sport = :" + std::to_string(multi.port()) + " )"});
         ss.wait_exit(5s);
         return ss.output().find("timer:(keepalive") != std::string::npos;
       },

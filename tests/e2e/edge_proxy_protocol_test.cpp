@@ -45,12 +45,13 @@ TEST_P(SendProxy, ServerSpeaksFirstProtocolsStillGetTheHeaderAtOnce) {
     std::string greeting = "greeting after " + header;
     ::send(fd, greeting.data(), greeting.size(), MSG_NOSIGNAL);
   });
-  running_balancer pinwheel(servers_config("[\"127.0.0.1:" + std::to_string(upstream.port()) + "\"]",
-                                           "send_proxy = \"" + GetParam() + "\"\n"));
+  running_balancer pinwheel(
+      servers_config("[\"127.0.0.1:" + std::to_string(upstream.port()) + "\"]",
+                     "send_proxy = \"" + GetParam() + "\"\n"));
   unique_fd fd = connect_from("127.0.0.6", "127.0.0.1", pinwheel.port());
   std::string got = read_all(fd.get(), 5s);
-  EXPECT_TRUE(got.starts_with("greeting after " +
-                              std::string(GetParam() == "v1" ? "PROXY TCP4 127.0.0.6 " : "\r\n\r\n")))
+  EXPECT_TRUE(got.starts_with(
+      "greeting after " + std::string(GetParam() == "v1" ? "PROXY TCP4 127.0.0.6 " : "\r\n\r\n")))
       << got;
 }
 
@@ -69,15 +70,15 @@ TEST(SendProxy, NginxLogsTheRealClientAddress) {
   auto nginx = start_nginx_proxy_protocol();
   for (std::string version : {"v1", "v2"}) {
     // http checks: nginx must accept the LOCAL / UNKNOWN headers for the server to come up.
-    running_balancer pinwheel(
-        servers_config("[\"127.0.0.1:" + std::to_string(nginx->port) + "\"]",
-                       "send_proxy = \"" + version + "\"\n", "", "http"));
+    running_balancer pinwheel(servers_config("[\"127.0.0.1:" + std::to_string(nginx->port) + "\"]",
+                                             "send_proxy = \"" + version + "\"\n", "", "http"));
     ASSERT_TRUE(pinwheel.wait_backends_up(1)) << pinwheel.process().output();
     std::string source = version == "v1" ? "127.0.0.11" : "127.0.0.12";
     std::uint16_t source_port = 0;
     std::string reply = exchange_from(source, "127.0.0.1", pinwheel.port(),
-                                      "GET /" + version + " HTTP/1.1\r\nHost: x\r\n"
-                                      "Connection: close\r\n\r\n",
+                                      "GET /" + version +
+                                          " HTTP/1.1\r\nHost: x\r\n"
+                                          "Connection: close\r\n\r\n",
                                       &source_port);
     std::string client = source + ":" + std::to_string(source_port);
     EXPECT_NE(reply.find("\r\n\r\n" + client + "\n"), std::string::npos) << reply;
@@ -90,11 +91,11 @@ TEST(SendProxy, NginxLogsTheRealClientAddress) {
 TEST(SendProxy, ANodeAppReadsTheHeader) {
   auto app = start_node_proxy_header_app();
   for (std::string version : {"v1", "v2"}) {
-    running_balancer pinwheel(servers_config(
-        "[\"127.0.0.1:" + std::to_string(app->port) + "\"]", "send_proxy = \"" + version + "\"\n"));
+    running_balancer pinwheel(servers_config("[\"127.0.0.1:" + std::to_string(app->port) + "\"]",
+                                             "send_proxy = \"" + version + "\"\n"));
     std::uint16_t source_port = 0;
-    std::string reply = exchange_from("127.0.0.13", "127.0.0.1", pinwheel.port(), "hello\n",
-                                      &source_port);
+    std::string reply =
+        exchange_from("127.0.0.13", "127.0.0.1", pinwheel.port(), "hello\n", &source_port);
     EXPECT_EQ(reply, "client 127.0.0.13:" + std::to_string(source_port) + " said hello\n")
         << version;
   }
@@ -164,17 +165,18 @@ TEST_P(AcceptProxyRejects, WithAResetAndACountedReason) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, AcceptProxyRejects,
-    testing::Values(
-        bad_peer{"Untrusted", "127.0.0.3", "PROXY TCP4 6.6.6.6 127.0.0.1 1 2\r\nGET /", false,
-                 R"(\(untrusted proxy header\).*the last from 127\.0\.0\.3:\d+ via)"},
-        bad_peer{"Malformed", "127.0.0.1", "PROXY TCP4 6.6.6 127.0.0.1 1 2\r\n", false,
-                 R"(\(bad proxy header\).*\(v1: bad source address\))"},
-        bad_peer{"NoHeader", "127.0.0.1", "GET / HTTP/1.1\r\n\r\n", false,
-                 R"(\(bad proxy header\).*\(not a PROXY protocol header\))"},
-        bad_peer{"Truncated", "127.0.0.1", "PROXY TCP4 1.2.3.4", true,
-                 R"(\(bad proxy header\).*the connection ended before the header did)"},
-        bad_peer{"NeverCompletes", "127.0.0.1", std::string("\r\n\r\n\0\r\nQUIT\n\x21", 13), false,
-                 R"(\(proxy header timeout\))"}),
+    testing::Values(bad_peer{"Untrusted", "127.0.0.3", "PROXY TCP4 6.6.6.6 127.0.0.1 1 2\r\nGET /",
+                             false,
+                             R"(\(untrusted proxy header\).*the last from 127\.0\.0\.3:\d+ via)"},
+                    bad_peer{"Malformed", "127.0.0.1", "PROXY TCP4 6.6.6 127.0.0.1 1 2\r\n", false,
+                             R"(\(bad proxy header\).*\(v1: bad source address\))"},
+                    bad_peer{"NoHeader", "127.0.0.1", "GET / HTTP/1.1\r\n\r\n", false,
+                             R"(\(bad proxy header\).*\(not a PROXY protocol header\))"},
+                    bad_peer{"Truncated", "127.0.0.1", "PROXY TCP4 1.2.3.4", true,
+                             R"(\(bad proxy header\).*the connection ended before the header did)"},
+                    bad_peer{"NeverCompletes", "127.0.0.1",
+                             std::string("\r\n\r\n\0\r\nQUIT\n\x21", 13), false,
+                             R"(\(proxy header timeout\))"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(AcceptProxy, UntrustedClientsWithoutAHeaderAreServedAsUsual) {

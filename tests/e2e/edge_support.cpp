@@ -58,7 +58,8 @@ std::unique_ptr<third_party> wait_listening(std::unique_ptr<third_party> p, cons
         }
       },
       10s, 20ms);
-  if (!up) throw std::runtime_error(std::string(what) + " did not listen:\n" + p->process->output());
+  if (!up)
+    throw std::runtime_error(std::string(what) + " did not listen:\n" + p->process->output());
   return p;
 }
 
@@ -79,9 +80,9 @@ unique_fd connect_from(const std::string& source, const std::string& host, std::
   if (source_port != nullptr) {
     socklen_t len = sizeof local;
     ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &len);
-    *source_port = ntohs(local.ss_family == AF_INET
-                             ? reinterpret_cast<sockaddr_in*>(&local)->sin_port
-                             : reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
+    *source_port =
+        ntohs(local.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&local)->sin_port
+                                         : reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
   }
   return fd;
 }
@@ -105,13 +106,14 @@ std::string whoami_from(const std::string& source, std::uint16_t port, const std
 std::string servers_config(const std::string& servers, const std::string& backends_extra,
                            const std::string& balancer_extra, const std::string& health_kind) {
   return "[balancer]\nlisten = \"127.0.0.1:0\"\nconnect_timeout = \"2s\"\n" + balancer_extra +
-         "[backends]\nservers = " + servers + "\n" + backends_extra +
-         "[health]\nkind = \"" + health_kind + "\"\ninterval = \"100ms\"\npath = \"/\"\n";
+         "[backends]\nservers = " + servers + "\n" + backends_extra + "[health]\nkind = \"" +
+         health_kind + "\"\ninterval = \"100ms\"\npath = \"/\"\n";
 }
 
 std::uint16_t extra_port(running_balancer& pinwheel, const std::string& host) {
   auto line = pinwheel.process().wait_for_line("also listening on \\[?" + host + "\\]?:(\\d+)", 5s);
-  if (!line) throw std::runtime_error("no listener on " + host + ":\n" + pinwheel.process().output());
+  if (!line)
+    throw std::runtime_error("no listener on " + host + ":\n" + pinwheel.process().output());
   return static_cast<std::uint16_t>(std::stoi((*line)[1]));
 }
 
@@ -159,14 +161,15 @@ http {
 std::unique_ptr<third_party> start_haproxy_send_proxy_v2(std::uint16_t pinwheel_port) {
   auto p = std::make_unique<third_party>();
   p->port = free_port();
-  std::string conf = "global\n    nbthread 1\n"
-                     "defaults\n    mode tcp\n    timeout connect 5s\n    timeout client 30s\n"
-                     "    timeout server 30s\n"
-                     "frontend edge\n    bind 127.0.0.1:" +
-                     std::to_string(p->port) +
-                     "\n    default_backend pinwheel\n"
-                     "backend pinwheel\n    server pinwheel 127.0.0.1:" +
-                     std::to_string(pinwheel_port) + " send-proxy-v2\n";
+  std::string conf =
+      "global\n    nbthread 1\n"
+      "defaults\n    mode tcp\n    timeout connect 5s\n    timeout client 30s\n"
+      "    timeout server 30s\n"
+      "frontend edge\n    bind 127.0.0.1:" +
+      std::to_string(p->port) +
+      "\n    default_backend pinwheel\n"
+      "backend pinwheel\n    server pinwheel 127.0.0.1:" +
+      std::to_string(pinwheel_port) + " send-proxy-v2\n";
   p->dir = folder_with("haproxy.cfg", conf);
   p->process = std::make_unique<child_process>(
       std::vector<std::string>{"/usr/sbin/haproxy", "-db", "-f", p->dir + "/haproxy.cfg"});

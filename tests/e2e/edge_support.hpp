@@ -23,7 +23,8 @@ std::string exchange_from(const std::string& source, const std::string& host, st
 
 /// GET /whoami from `source` through host:port; the whole reply.
 std::string whoami_from(const std::string& source, std::uint16_t port,
-                        const std::string& host = "127.0.0.1", std::uint16_t* source_port = nullptr);
+                        const std::string& host = "127.0.0.1",
+                        std::uint16_t* source_port = nullptr);
 
 /// A config balancing `servers` (["127.0.0.1:1", ...] as TOML) with `backends_extra` and
 /// `balancer_extra` in their tables; health checks `health_kind`.

@@ -54,7 +54,8 @@ TEST(HeaderParserFuzz, RandomBytes) {
     std::string bytes(random() % 200, '\0');
     for (char& c : bytes) c = static_cast<char>(random());
     // Half of them start like a header, to get past the first check.
-    if (i % 2 == 0) bytes.insert(0, i % 4 == 0 ? "PROXY " : std::string("\r\n\r\n\0\r\nQUIT\n", 12));
+    if (i % 2 == 0)
+      bytes.insert(0, i % 4 == 0 ? "PROXY " : std::string("\r\n\r\n\0\r\nQUIT\n", 12));
     check_invariants(bytes);
   }
 }

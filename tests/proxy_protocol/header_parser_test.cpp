@@ -54,8 +54,11 @@ TEST(HeaderParser, V2SkipsTlvsAfterTheAddresses) {
   asio::ip::tcp::endpoint a(asio::ip::make_address("192.0.2.7"), 80);
   auto h = encode(version::v2, a, a);
   std::string bytes(h.bytes.data(), h.size);
-  bytes[15] = 12 + 7;                     // length: addresses plus one TLV
-  bytes += "\x04\x00\x04" "abcd" "rest"s;  // PP2_TYPE_NOOP with 4 bytes, then client data
+  bytes[15] = 12 + 7;  // length: addresses plus one TLV
+  bytes +=
+      "\x04\x00\x04"
+      "abcd"
+      "rest"s;  // PP2_TYPE_NOOP with 4 bytes, then client data
   auto r = parse(bytes);
   ASSERT_EQ(r.what, status::complete);
   EXPECT_EQ(bytes.substr(r.consumed), "rest");
@@ -77,27 +80,28 @@ TEST_P(BadHeader, IsInvalidWithAReason) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, BadHeader,
-    testing::Values(
-        bad_header{"GET / HTTP/1.1\r\n", "not a PROXY protocol header"},
-        bad_header{"PROXY TCP5 1.2.3.4 1.2.3.4 1 2\r\n", "v1: protocol is not TCP4, TCP6 or UNKNOWN"},
-        bad_header{"PROXY TCP4 1.2.3 1.2.3.4 1 2\r\n", "v1: bad source address"},
-        bad_header{"PROXY TCP4 ::1 1.2.3.4 1 2\r\n", "v1: bad source address"},
-        bad_header{"PROXY TCP6 ::1 1.2.3.4 1 2\r\n", "v1: bad destination address"},
-        bad_header{"PROXY TCP4 1.2.3.4 1.2.3.4 65536 2\r\n", "v1: bad source port"},
-        bad_header{"PROXY TCP4 1.2.3.4 1.2.3.4 -1 2\r\n", "v1: bad source port"},
-        bad_header{"PROXY TCP4 1.2.3.4 1.2.3.4 1 2 3\r\n", "v1: bad destination port"},
-        bad_header{"PROXY TCP4 1.2.3.4 1.2.3.4 1 \r\n", "v1: bad destination port"},
-        bad_header{"PROXY TCP4 1.2.3.4\n", "v1: stray line break"},
-        bad_header{"PROXY " + std::string(120, 'x'), "v1: no CRLF within 107 bytes"},
-        bad_header{"\r\n\r\n\0\r\nQUIT\n\x11\x11\x00\x0c"s, "v2: unsupported version"},
-        bad_header{"\r\n\r\n\0\r\nQUIT\n\x22\x11\x00\x0c"s, "v2: unknown command"},
-        bad_header{"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x04xxxx"s,
-                   "v2: address block too short for IPv4"},
-        bad_header{"\r\n\r\n\0\r\nQUIT\n\x21\x21\x00\x0cxxxxxxxxxxxx"s,
-                   "v2: address block too short for IPv6"},
-        bad_header{"\r\n\r\n\0\r\nQUIT\n\x21\x12\x00\x0cxxxxxxxxxxxx"s,
-                   "v2: UDP is not relayed over a TCP connection"},
-        bad_header{"\r\n\r\n\0\r\nQUIT\n\x21\x11\xff\xff"s, "v2: header longer than 4096 bytes"}));
+    testing::Values(bad_header{"GET / HTTP/1.1\r\n", "not a PROXY protocol header"},
+                    bad_header{"PROXY TCP5 1.2.3.4 1.2.3.4 1 2\r\n",
+                               "v1: protocol is not TCP4, TCP6 or UNKNOWN"},
+                    bad_header{"PROXY TCP4 1.2.3 1.2.3.4 1 2\r\n", "v1: bad source address"},
+                    bad_header{"PROXY TCP4 ::1 1.2.3.4 1 2\r\n", "v1: bad source address"},
+                    bad_header{"PROXY TCP6 ::1 1.2.3.4 1 2\r\n", "v1: bad destination address"},
+                    bad_header{"PROXY TCP4 1.2.3.4 1.2.3.4 65536 2\r\n", "v1: bad source port"},
+                    bad_header{"PROXY TCP4 1.2.3.4 1.2.3.4 -1 2\r\n", "v1: bad source port"},
+                    bad_header{"PROXY TCP4 1.2.3.4 1.2.3.4 1 2 3\r\n", "v1: bad destination port"},
+                    bad_header{"PROXY TCP4 1.2.3.4 1.2.3.4 1 \r\n", "v1: bad destination port"},
+                    bad_header{"PROXY TCP4 1.2.3.4\n", "v1: stray line break"},
+                    bad_header{"PROXY " + std::string(120, 'x'), "v1: no CRLF within 107 bytes"},
+                    bad_header{"\r\n\r\n\0\r\nQUIT\n\x11\x11\x00\x0c"s, "v2: unsupported version"},
+                    bad_header{"\r\n\r\n\0\r\nQUIT\n\x22\x11\x00\x0c"s, "v2: unknown command"},
+                    bad_header{"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x04xxxx"s,
+                               "v2: address block too short for IPv4"},
+                    bad_header{"\r\n\r\n\0\r\nQUIT\n\x21\x21\x00\x0cxxxxxxxxxxxx"s,
+                               "v2: address block too short for IPv6"},
+                    bad_header{"\r\n\r\n\0\r\nQUIT\n\x21\x12\x00\x0cxxxxxxxxxxxx"s,
+                               "v2: UDP is not relayed over a TCP connection"},
+                    bad_header{"\r\n\r\n\0\r\nQUIT\n\x21\x11\xff\xff"s,
+                               "v2: header longer than 4096 bytes"}));
 
 }  // namespace
 }  // namespace pinwheel::proxy_protocol
