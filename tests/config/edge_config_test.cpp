@@ -3,6 +3,8 @@
 
 #include "config/config_error.hpp"
 #include "config/config_loader.hpp"
+#include "config/fake_host.hpp"
+#include "config/run_plan.hpp"
 
 namespace pinwheel {
 namespace {
@@ -55,6 +57,23 @@ TEST(EdgeConfig, ListenFlagReplacesTheWholeList) {
       "[balancer]\nlisten = [\"127.0.0.1:1\", \"127.0.0.1:2\"]\n" + kBackends, "test.toml", flags);
   EXPECT_EQ(o.balancer.listen.port(), 9);
   EXPECT_TRUE(o.balancer.more_listen.empty());
+}
+
+TEST(EdgeConfig, EveryListenerIsCheckedAgainstTheBackendsPorts) {
+  options o = load_config_text(
+      "[balancer]\nlisten = [\"127.0.0.1:8080\", \"127.0.0.1:9001\"]\n[backends]\ncount = 1\n"
+      "base_port = 9001\ncommand = [\"/bin/sh\", \"{port}\"]\n",
+      "test.toml");
+  test::fake_host host;
+  try {
+    make_plan(o, host.facts);
+    FAIL() << "no error";
+  } catch (const config_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "test.toml:5:13: [backends] base_port: backend 0 would listen on 127.0.0.1:9001, "
+              "where the balancer listens too (listen = \"127.0.0.1:9001\" at test.toml:2:10); "
+              "change base_port or listen");
+  }
 }
 
 struct bad_config {
