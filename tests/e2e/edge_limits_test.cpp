@@ -17,6 +17,12 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 std::string limits_config(std::uint16_t backend_port, const std::string& limits,
                           const std::string& balancer_extra = "") {
   return servers_config("[\"127.0.0.1:" + std::to_string(backend_port) + "\"]", "",
@@ -109,7 +115,11 @@ TEST(PerClientLimits, AHundredThousandSourceAddressesKeepMemoryBounded) {
                                           "retries = 0\nmax_connections = 1000\n"));
   long before = resident_kib(pinwheel.pid());
   auto start = clock::now();
-  constexpr int kThreads = 2, kAddresses = 100'000;
+  // A sanitized balancer handles connections several times slower, and its allocator keeps
+  // freed memory in quarantine: fewer addresses there, and no memory figure
+  // (ClientLimiter.AddressSprayingCannotGrowTheTable sprays 100,000 in every build).
+  constexpr int kAddresses = kSanitized ? 20'000 : 100'000;
+  constexpr int kThreads = 2;
   std::vector<std::thread> sprayers;
   std::atomic<int> failures{0};
   std::mutex mutex;
@@ -156,7 +166,8 @@ TEST(PerClientLimits, AHundredThousandSourceAddressesKeepMemoryBounded) {
   // With one connection a minute allowed, every address is remembered for a minute: the table
   // reaches its cap (max_connections + 65,536) and evicts. 100,000 entries would be about 7 MiB;
   // the cap holds memory below that whatever the number of addresses.
-  EXPECT_LT(after - before, 16 * 1024) << before << " KiB before, " << after << " KiB after";
+  if (!kSanitized)
+    EXPECT_LT(after - before, 16 * 1024) << before << " KiB before, " << after << " KiB after";
 }
 
 TEST(Listeners, SeveralAddressesAndPortsAndKeepaliveOnClientConnections) {
