@@ -91,8 +91,11 @@ std::string exchange_from(const std::string& source, const std::string& host, st
                           const std::string& request, std::uint16_t* source_port) {
   unique_fd fd = connect_from(source, host, port, source_port);
   if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(request.size()))
-    throw std::runtime_error("send failed");
+      static_cast<ssize_t>(request.size())) {
+    // Turned away at once (a limit): the reset can beat the request.
+    if (errno == ECONNRESET || errno == EPIPE) return "RESET";
+    throw std::runtime_error("send failed: " + std::string(std::strerror(errno)));
+  }
   return read_all(fd.get(), 5s);
 }
 

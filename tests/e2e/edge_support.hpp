@@ -17,7 +17,8 @@ namespace pinwheel::test {
 unique_fd connect_from(const std::string& source, const std::string& host, std::uint16_t port,
                        std::uint16_t* source_port = nullptr);
 
-/// Sends `request` on a connection from `source` and reads until end of stream (or "RESET").
+/// Sends `request` on a connection from `source` and reads until end of stream; "RESET" when
+/// the connection was reset.
 std::string exchange_from(const std::string& source, const std::string& host, std::uint16_t port,
                           const std::string& request, std::uint16_t* source_port = nullptr);
 
