@@ -73,7 +73,7 @@ struct balancer_snapshot {
   double time = 0;
   std::uint64_t accepted = 0;
   std::array<std::uint64_t, kRejectReasons> rejected{};
-  std::array<std::uint64_t, kEndReasons> ended{};
+  std::array<std::uint64_t, kEndReasonCount> ended{};
   std::uint64_t active_connections = 0;
   std::uint64_t max_connections = 0;
   bucket_histogram connect_duration;

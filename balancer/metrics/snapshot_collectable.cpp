@@ -81,13 +81,22 @@ std::vector<MetricFamily> snapshot_collectable::Collect() const {
     rejected.metric.push_back(sample(static_cast<double>(s.rejected[r]), counter,
                                      {{"reason", to_label(static_cast<reject_reason>(r))}}));
   }
+  // Sessions ended before reaching a backend (limits, PROXY headers) are rejections.
+  for (int r = 0; r < kEndReasonCount; ++r) {
+    auto reason = static_cast<end_reason>(r);
+    if (!is_rejection(reason)) continue;
+    rejected.metric.push_back(
+        sample(static_cast<double>(s.ended[r]), counter, {{"reason", to_label(reason)}}));
+  }
   out.push_back(std::move(rejected));
 
   MetricFamily ended = family("pinwheel_connections_ended_total",
                               "Client connections ended, by how they ended", counter);
-  for (int r = 0; r < kEndReasons; ++r) {
-    ended.metric.push_back(sample(static_cast<double>(s.ended[r]), counter,
-                                  {{"reason", to_label(static_cast<end_reason>(r))}}));
+  for (int r = 0; r < kEndReasonCount; ++r) {
+    auto reason = static_cast<end_reason>(r);
+    if (is_rejection(reason)) continue;
+    ended.metric.push_back(
+        sample(static_cast<double>(s.ended[r]), counter, {{"reason", to_label(reason)}}));
   }
   out.push_back(std::move(ended));
 
@@ -110,7 +119,8 @@ std::vector<MetricFamily> snapshot_collectable::Collect() const {
 
   MetricFamily duration =
       family("pinwheel_connection_duration_seconds",
-             "Client connections' lifetime, from accept to end", MetricType::Histogram);
+             "Client connections' lifetime, from accept to end (rejected ones excluded)",
+             MetricType::Histogram);
   duration.metric.push_back(histogram_sample(s.connection_duration));
   out.push_back(std::move(duration));
 

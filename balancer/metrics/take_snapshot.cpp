@@ -36,7 +36,8 @@ balancer_snapshot take_snapshot(const snapshot_sources& from,
   s.time = seconds(now_unix.time_since_epoch());
   s.accepted = from.stats.accepted;
   s.rejected = from.stats.rejected;
-  for (int r = 0; r < kEndReasons; ++r) s.ended[r] = from.proxy.ended(static_cast<end_reason>(r));
+  for (int r = 0; r < kEndReasonCount; ++r)
+    s.ended[r] = from.proxy.ended(static_cast<end_reason>(r));
   s.active_connections = from.proxy.active_sessions();
   s.max_connections = from.proxy.max_connections();
   s.connect_duration = from.stats.connect_duration;
