@@ -150,6 +150,19 @@ TEST(SnapshotCollectable, TextFormatHasEndReasonsAndBuildInfo) {
   EXPECT_NE(text.find("# TYPE pinwheel_backend_connections_total counter\n"), std::string::npos);
 }
 
+TEST(SnapshotCollectable, RejectionsAreCountedAsRejectedNotEnded) {
+  balancer_snapshot s = two_backends();
+  s.ended[static_cast<int>(end_reason::per_client_rate)] = 3;
+  std::string text = to_prometheus_text(s);
+  EXPECT_NE(text.find("pinwheel_connections_rejected_total{reason=\"per_client_rate\"} 3\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("pinwheel_connections_rejected_total{reason=\"local_error\"} 0\n"),
+            std::string::npos);
+  EXPECT_EQ(text.find("pinwheel_connections_ended_total{reason=\"per_client_rate\"}"),
+            std::string::npos);
+}
+
 TEST(StatusJson, ListsBackendsWithNullWhereUnknown) {
   balancer_snapshot s = two_backends();
   s.backends[1].name = "a\"b";
