@@ -52,6 +52,8 @@ struct backend {
   int cpu = -1;
   /// The spawn command with placeholders filled in; empty for servers Pinwheel does not spawn.
   std::vector<std::string> argv;
+  /// Share of new connections relative to the others (0 to 256); 0: never picked.
+  unsigned weight = 1;
 
   admin_state admin = admin_state::enabled;
   health_state health{1, 1};
