@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "pool/awaiting_list.hpp"
 #include "pool/health_state.hpp"
 
 namespace pinwheel {
@@ -61,6 +62,8 @@ struct backend {
 
   /// Proxied connections open right now (least-connections reads this).
   std::size_t active_connections = 0;
+  /// Connections whose client bytes went here with nothing back since (least-pending reads it).
+  awaiting_list awaiting;
   /// Proxied connections ever opened.
   std::uint64_t total_connections = 0;
   /// Connects to it that failed (the backend's fault: refused, timed out, reset).

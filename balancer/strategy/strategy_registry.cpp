@@ -1,6 +1,7 @@
 #include "strategy/strategy_registry.hpp"
 
 #include "strategy/least_connections.hpp"
+#include "strategy/least_pending.hpp"
 #include "strategy/power_of_two.hpp"
 #include "strategy/round_robin.hpp"
 #include "strategy/source_hash.hpp"
@@ -34,6 +35,10 @@ constexpr registration kStrategies[] = {
     {"power-of-two",
      [](const backend_pool& pool, strategy_inputs& in) -> std::unique_ptr<strategy> {
        return std::make_unique<power_of_two>(pool, std::move(in.random), ramp_from(in));
+     }},
+    {"least-pending",
+     [](const backend_pool& pool, strategy_inputs& in) -> std::unique_ptr<strategy> {
+       return std::make_unique<least_pending>(pool, ramp_from(in));
      }},
     {"source-hash",
      [](const backend_pool& pool, strategy_inputs&) -> std::unique_ptr<strategy> {

@@ -169,7 +169,8 @@ INSTANTIATE_TEST_SUITE_P(
                    "test.toml:3:1: [balancer] unknown key \"listne\"; did you mean \"listen\"?"},
         bad_config{"[balancer]\nstrategy = \"fastest\"\n" + kBackends,
                    "test.toml:2:12: [balancer] strategy: \"fastest\" is not a strategy; use "
-                   "\"round-robin\", \"least-connections\", \"power-of-two\" or \"source-hash\""},
+                   "\"round-robin\", \"least-connections\", \"power-of-two\", \"least-pending\" or "
+                   "\"source-hash\""},
         bad_config{"[balancer]\nretries = \"3\"\n" + kBackends,
                    "test.toml:2:11: [balancer] retries: expected an integer, got a string"},
         bad_config{"[balancer]\nretries = -1\n" + kBackends,
@@ -322,11 +323,11 @@ TEST(Config, BadOverridesNameTheFlag) {
   strategy.strategy = "random";
   EXPECT_EQ(error_of(kBackends, strategy),
             "--strategy: \"random\" is not a strategy; use \"round-robin\", \"least-connections\", "
-            "\"power-of-two\" or \"source-hash\"");
+            "\"power-of-two\", \"least-pending\" or \"source-hash\"");
   strategy.strategy = "";
   EXPECT_EQ(error_of(kBackends, strategy),
             "--strategy: \"\" is not a strategy; use \"round-robin\", \"least-connections\", "
-            "\"power-of-two\" or \"source-hash\"");
+            "\"power-of-two\", \"least-pending\" or \"source-hash\"");
   overrides backends;
   backends.backends = "-1";
   EXPECT_EQ(error_of(kBackends, backends),

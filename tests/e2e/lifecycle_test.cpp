@@ -77,7 +77,7 @@ TEST(Lifecycle, BadConfigExitsTwoNamingFileLineAndKey) {
   EXPECT_NE(
       output.find(path +
                   ":2:12: [balancer] strategy: \"fastest\" is not a strategy; use \"round-robin\", "
-                  "\"least-connections\", \"power-of-two\" or \"source-hash\""),
+                  "\"least-connections\", \"power-of-two\", \"least-pending\" or \"source-hash\""),
       std::string::npos)
       << output;
 }
@@ -143,7 +143,7 @@ TEST(Lifecycle, EveryBadFlagValueExitsTwoNamingTheFlag) {
       {{"--listen", ""}, "--listen: \"\" is not host:port (IPv6 as [::1]:8080)"},
       {{"--strategy", ""},
        "--strategy: \"\" is not a strategy; use \"round-robin\", "
-       "\"least-connections\", \"power-of-two\" or \"source-hash\""},
+       "\"least-connections\", \"power-of-two\", \"least-pending\" or \"source-hash\""},
   };
   for (const auto& [flag, message] : cases) {
     for (bool check : {true, false}) {

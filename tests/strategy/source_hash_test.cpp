@@ -86,10 +86,11 @@ TEST(SourceHash, ABackendGoingDownMovesOnlyItsOwnClientsAndGetsThemBack) {
   std::vector<std::string> during = assign(sh, addresses);
   std::map<std::string, int> moved_to;
   for (std::size_t i = 0; i < addresses.size(); ++i) {
-    if (before[i] == "2")
+    if (before[i] == "2") {
       ++moved_to[during[i]];
-    else
+    } else {
       EXPECT_EQ(during[i], before[i]) << addresses[i];
+    }
   }
   // Its clients spread over all four others, none left on it.
   EXPECT_EQ(moved_to.count("2"), 0u);
@@ -107,7 +108,9 @@ TEST(SourceHash, AvoidingABackendMovesOnlyItsOwnClients) {
   std::vector<std::string> before = assign(sh, addresses);
   std::vector<std::string> avoiding = assign(sh, addresses, {&backends[0]});
   for (std::size_t i = 0; i < addresses.size(); ++i) {
-    if (before[i] != "0") EXPECT_EQ(avoiding[i], before[i]);
+    if (before[i] != "0") {
+      EXPECT_EQ(avoiding[i], before[i]);
+    }
     EXPECT_NE(avoiding[i], "0");
   }
 }

@@ -12,8 +12,8 @@ using namespace pinwheel::testing;
 TEST(StrategyRegistry, KnowsEachStrategyByName) {
   test_pool backends(1);
   strategy_inputs inputs{[] { return std::uint64_t{4}; }, {}, {}};
-  EXPECT_EQ(strategy_names(),
-            (names{"round-robin", "least-connections", "power-of-two", "source-hash"}));
+  EXPECT_EQ(strategy_names(), (names{"round-robin", "least-connections", "power-of-two",
+                                     "least-pending", "source-hash"}));
   for (const std::string& name : strategy_names()) {
     EXPECT_TRUE(is_strategy(name));
     auto s = make_strategy(name, backends.pool, inputs);
