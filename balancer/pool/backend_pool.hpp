@@ -6,7 +6,8 @@
 // walks over members stop seeing it, while whoever still holds it (a session finishing, a
 // connect in flight) reads a live object. A retired backend costs a few hundred bytes until
 // exit. Every change that a strategy may track goes through here and is reported to the
-// pool_events listener. Single-threaded.
+// pool_events listener, except the per-message awaiting marks (request_sent, reply_received),
+// which strategies read from backend::awaiting when they pick. Single-threaded.
 #pragma once
 
 #include <cstdint>
