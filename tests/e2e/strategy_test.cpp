@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <cstdio>
 #include <future>
+#include <regex>
 #include <set>
 
 #include "e2e/balancer_fixture.hpp"
@@ -162,6 +164,28 @@ TEST(Strategies, SourceHashKeepsEachClientOnOneBackend) {
     used.insert(first);
   }
   EXPECT_EQ(used.size(), 2u) << "eight clients all hashed to one of two backends";
+}
+
+TEST(Strategies, SlowStartGivesABackendThatCameBackASmallShareAtFirst) {
+  running_balancer pinwheel(demo_config(2, "round-robin", "", "slow_start = \"20s\"\n"), 2);
+  pid_t victim = 0;
+  for (int i = 0; i < 4 && victim == 0; ++i) {
+    whoami who = ask_whoami(pinwheel.port());
+    if (who.index == 1) victim = who.pid;
+  }
+  ASSERT_NE(victim, 0) << "backend 1 never answered";
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  // Up again once the log says so a second time (the first was at start-up).
+  auto times_up = [&] {
+    std::string log = pinwheel.process().output();
+    std::regex up(R"(backend 1 \([^)]*\) is up)");
+    return std::distance(std::sregex_iterator(log.begin(), log.end(), up), std::sregex_iterator());
+  };
+  ASSERT_TRUE(wait_until([&] { return times_up() >= 2; }, 10s)) << pinwheel.process().output();
+  // Its first second back it has 5% of its weight: about one turn in 21, not one in 2.
+  int to_restarted = 0;
+  for (int i = 0; i < 21; ++i) to_restarted += ask_whoami(pinwheel.port()).index == 1 ? 1 : 0;
+  EXPECT_LE(to_restarted, 3);
 }
 
 }  // namespace
