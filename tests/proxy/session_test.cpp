@@ -96,7 +96,7 @@ TEST(Session, ARequestAwaitsItsBackendUntilBytesComeBack) {
   tcp::socket client(io);
   client.connect(front.local_endpoint());
   tcp::endpoint peer;
-  auto* s = new session(front.accept(peer), peer, context);
+  auto* s = new session(front.accept(peer), peer, front.local_endpoint(), context);
   s->start();
   tcp::socket upstream(io);
   upstream_listener.async_accept(upstream, [](const asio::error_code&) {});
