@@ -15,7 +15,7 @@ cd "$root"
 
 build_packages="cmake ninja-build g++ pkg-config libasio-dev libtomlplusplus-dev libcli11-dev libhttp-parser-dev"
 # systemd: systemd-analyze checks the unit in deploy/systemd/.
-test_packages="libgtest-dev curl systemd $(sed -n 's/^BENCH_PACKAGES="\(.*\)"$/\1/p' bench/run.sh)"
+test_packages="libgtest-dev curl systemd nodejs $(sed -n 's/^BENCH_PACKAGES="\(.*\)"$/\1/p' bench/run.sh)"
 # The formatter is pinned: another clang-format version formats some lines differently.
 clang_format=clang-format-14
 format_packages="$clang_format git"
