@@ -50,7 +50,7 @@ function handle(req, res) {
       if (!Number.isInteger(ms) || ms < 0) return send(res, 400, 'slow needs ?ms=N, N an integer\n');
       const spent = Math.min(ms, MAX_SLOW_MS);
       burn(spent);
-      return send(res, 200, `slow ${spent}ms\n`);
+      return send(res, 200, `slow ${spent}ms pid ${process.pid}\n`);
     }
     case '/api/slow':
       return send(res, 200, `result ${apiSlow()}\n`);
