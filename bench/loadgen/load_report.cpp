@@ -116,7 +116,7 @@ class_result run_report::class_total(std::size_t class_index) const {
 std::string run_report::to_json() const {
   std::ostringstream o;
   std::chrono::nanoseconds length{0};
-  for (const rate_phase& p : phases) length += p.duration;
+  for (std::chrono::nanoseconds d : sending) length += d;
   o << "{\n  \"target\": " << json_string(target)
     << ",\n  \"keep_alive\": " << (keep_alive ? "true" : "false")
     << ",\n  \"timeout_ms\": " << timeout.count() << ",\n  \"wall_s\": " << number(seconds(wall))
@@ -134,7 +134,7 @@ std::string run_report::to_json() const {
       class_result r = results[k][c];
       // A phase's throughput counts from its own start.
       r.last_done = r.last_done > phase_start ? r.last_done - phase_start : r.last_done.zero();
-      o << (c == 0 ? "\n      " : ",\n      ") << class_json(classes[c], r, phases[k].duration);
+      o << (c == 0 ? "\n      " : ",\n      ") << class_json(classes[c], r, sending[k]);
     }
     o << "\n    ]}";
     phase_start += phases[k].duration;

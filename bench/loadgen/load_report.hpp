@@ -41,6 +41,9 @@ struct run_report {
   std::vector<rate_phase> phases;
   /// [phase][class]
   std::vector<std::vector<class_result>> results;
+  /// How long each phase really sent: from its start to its last send plus one interval
+  /// (shorter than the phase when the count bound ended it); achieved rates divide by it.
+  std::vector<std::chrono::nanoseconds> sending;
   /// From the first scheduled request to the last response or failure.
   std::chrono::nanoseconds wall{0};
   /// How late the generator sent requests behind their schedule, in microseconds (its own

@@ -82,6 +82,12 @@ load_runner::load_runner(load_options options, request_mix mix)
   report_.classes = mix_.classes();
   report_.phases = options_.phases;
   report_.results.assign(options_.phases.size(), std::vector<class_result>(mix_.classes().size()));
+  report_.sending.assign(options_.phases.size(), std::chrono::nanoseconds{0});
+  std::chrono::nanoseconds phase_start{0};
+  for (const rate_phase& p : options_.phases) {
+    phase_starts_.push_back(phase_start);
+    phase_start += p.duration;
+  }
 }
 
 load_runner::~load_runner() = default;
@@ -108,6 +114,11 @@ asio::awaitable<void> load_runner::dispatch() {
     const clock::time_point now = clock::now();
     for (const scheduled_request& r : schedule_.take_due(now - start_)) {
       report_.send_lag.record(micros(now - (start_ + r.offset)));
+      const auto interval = std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::duration<double>(1.0 / options_.phases[r.phase].rate));
+      report_.sending[r.phase] = std::max(report_.sending[r.phase],
+                                          std::min(options_.phases[r.phase].duration,
+                                                   r.offset - phase_starts_[r.phase] + interval));
       ++in_flight_;
       asio::co_spawn(io_, send_one(r, mix_.next()), asio::detached);
     }

@@ -78,6 +78,8 @@ class load_runner {
   asio::steady_timer progress_timer_;
   std::chrono::steady_clock::time_point start_;
   run_report report_;
+  /// Offset of each phase's start from the run's.
+  std::vector<std::chrono::nanoseconds> phase_starts_;
   std::deque<std::unique_ptr<connection>> idle_;
   std::deque<waiter*> waiters_;
   std::size_t open_ = 0;
