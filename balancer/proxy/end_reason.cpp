@@ -24,8 +24,20 @@ const char* to_string(end_reason reason) {
       return "drain cut";
     case end_reason::admin:
       return "admin";
+    case end_reason::per_client_connections:
+      return "per-client connections";
+    case end_reason::per_client_rate:
+      return "per-client rate";
+    case end_reason::proxy_header:
+      return "bad proxy header";
+    case end_reason::proxy_header_timeout:
+      return "proxy header timeout";
+    case end_reason::proxy_header_untrusted:
+      return "untrusted proxy header";
   }
   return "?";
 }
+
+bool is_rejection(end_reason reason) { return reason >= end_reason::per_client_connections; }
 
 }  // namespace pinwheel
