@@ -28,7 +28,9 @@ TEST(arrival_schedule, constant_rate_hands_out_each_request_at_its_time) {
       ++handed;
     }
     // Everything due by now has been taken.
-    if (const auto next = schedule.next_due()) EXPECT_GT(*next, clock);
+    if (const auto next = schedule.next_due()) {
+      EXPECT_GT(*next, clock);
+    }
   }
   EXPECT_EQ(handed, 1000u);
   EXPECT_LE(clock, 1s + 12ms);
