@@ -83,12 +83,24 @@ struct health_options {
   int fall = 3;
 };
 
+enum class access_log_format { text, json };
+
+struct access_log_options {
+  /// One line per closed connection; off by default.
+  bool enabled = false;
+  /// A file (appended to, created if missing, reopened on SIGUSR1), or "stderr" / "stdout".
+  std::string path = "stderr";
+  /// text: key=value pairs (logfmt); json: one JSON object per line.
+  access_log_format format = access_log_format::text;
+};
+
 struct options {
   /// The file these came from ("" when none).
   std::string config_path;
   balancer_options balancer;
   backends_options backends;
   health_options health;
+  access_log_options access_log;
   /// Where each key was set, "file:line:column" or "--flag", for messages found after loading.
   /// Elements of backends.servers are also recorded one by one, as "backends.servers[i]".
   std::map<std::string, std::string> origin;

@@ -19,4 +19,7 @@ enum class end_reason {
 /// "client close", "idle timeout", … as logs print it.
 const char* to_string(end_reason reason);
 
+/// "client_close", "idle_timeout", … as machine-read output (access log, metrics) spells it.
+const char* to_label(end_reason reason);
+
 }  // namespace pinwheel

@@ -27,10 +27,25 @@ session::session(tcp::socket downstream, const tcp::endpoint& client, proxy_cont
     : downstream_(std::move(downstream)),
       upstream_(downstream_.get_executor()),
       client_(client),
-      context_(context) {}
+      context_(context),
+      accepted_(std::chrono::steady_clock::now()) {}
 
 session::~session() {
   if (backend_ != nullptr) context_.pool.drop_connection(*backend_);
+}
+
+connection_record session::record(std::chrono::steady_clock::time_point now) const {
+  connection_record r;
+  r.client = client_;
+  r.upstream = backend_;
+  if (connected_ != std::chrono::steady_clock::time_point{})
+    r.connect_time = connected_ - accepted_;
+  r.duration = now - accepted_;
+  r.bytes_from_client = to_upstream_.bytes;
+  r.bytes_from_backend = to_downstream_.bytes;
+  r.retries = attempts_ > 0 ? attempts_ - 1 : 0;
+  r.reason = reason_.value_or(end_reason::admin);
+  return r;
 }
 
 void session::start() {
@@ -50,6 +65,7 @@ void session::connect_next() {
     return;
   }
   candidate_ = choice;
+  ++attempts_;
   // Counted from the pick on, so concurrent least-connections picks see it.
   context_.pool.take_connection(*candidate_);
   asio::error_code ec;
@@ -81,6 +97,7 @@ void session::on_connect(const asio::error_code& result) {
   candidate_ = nullptr;
   if (!ec && !closed_) {
     backend_ = &candidate;
+    connected_ = std::chrono::steady_clock::now();
     ++candidate.total_connections;
     activity_ = true;
     // The client usually sent its first bytes already: try them now, without waiting.
@@ -170,6 +187,7 @@ void session::on_read(direction& d, asio::error_code ec, std::size_t n) {
   }
   if (ec) return end(d.from_reset, true);
   activity_ = true;
+  d.bytes += n;
 
   std::size_t written = d.to.write_some(asio::buffer(d.buffer.data(), n), ec);
   if (ec == asio::error::would_block) ec = {}, written = 0;
