@@ -134,6 +134,8 @@ struct log_sink::shared {
   bool writing = false;             // the writer is inside write(2)
   bool stopping = false;
   bool reopen_requested = false;
+  int flushing = 0;  // flush() calls waiting: no batching delay for them
+  std::chrono::milliseconds batch_delay{0};
   std::uint64_t episode_lines = 0;  // dropped since the buffer last had room
   std::uint64_t episode_bytes = 0;
   std::uint64_t lines_dropped = 0;
@@ -189,7 +191,11 @@ void log_sink::write_line(std::initializer_list<std::string_view> parts) {
     s.bytes_dropped += size;
     return;
   }
-  if (s.pending.empty()) s.work.notify_one();
+  // One wake-up per batch: the writer takes what came meanwhile, and the event loop pays for
+  // a futex wake only when the queue was empty (or, batching, once it holds a full write).
+  if (s.pending.empty() || (s.batch_delay.count() > 0 && s.pending.size() < s.max_write &&
+                            s.pending.size() + size >= s.max_write))
+    s.work.notify_one();
   for (std::string_view part : parts) s.pending += part;
   s.pending += '\n';
   s.queued += size;
@@ -198,7 +204,10 @@ void log_sink::write_line(std::initializer_list<std::string_view> parts) {
 bool log_sink::flush(std::chrono::steady_clock::time_point deadline) {
   shared& s = *state_;
   std::unique_lock lock(s.mutex);
+  ++s.flushing;
+  s.work.notify_one();
   s.written.wait_until(lock, deadline, [&] { return s.queued == 0 || s.stopping; });
+  --s.flushing;
   return s.queued == 0;
 }
 
@@ -222,6 +231,11 @@ void log_sink::stop(std::chrono::steady_clock::time_point deadline) {
   } else {
     writer_.join();
   }
+}
+
+void log_sink::batch_writes(std::chrono::milliseconds delay) {
+  std::lock_guard lock(state_->mutex);
+  state_->batch_delay = delay;
 }
 
 bool log_sink::reopen() {
@@ -249,6 +263,13 @@ void log_sink::run_writer(std::shared_ptr<shared> state) {
   std::unique_lock lock(s.mutex);
   for (;;) {
     s.work.wait(lock, [&] { return s.stopping || s.reopen_requested || !s.pending.empty(); });
+    if (s.batch_delay.count() > 0 && !s.reopen_requested) {
+      // Let lines gather: one write(2), and one wake-up of this thread, per batch.
+      s.work.wait_for(lock, s.batch_delay, [&] {
+        return s.stopping || s.reopen_requested || s.flushing > 0 ||
+               s.pending.size() >= s.max_write;
+      });
+    }
     if (s.stopping) return;
     if (std::exchange(s.reopen_requested, false)) {
       lock.unlock();

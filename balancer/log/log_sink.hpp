@@ -65,6 +65,11 @@ class log_sink {
   /// left behind (to end with the process) if stuck in a write. Later lines are dropped.
   void stop(std::chrono::steady_clock::time_point deadline);
 
+  /// From now on the writer waits up to `delay` after a line arrives, so that lines gather
+  /// into one write and the thread that logs wakes the writer about once per batch instead of
+  /// once per line (flush() and a full write's worth of lines do not wait).
+  void batch_writes(std::chrono::milliseconds delay);
+
   /// A file sink opens its path again before its next write (after logrotate renamed the
   /// file); returns at once. False for a sink in front of a descriptor: nothing to reopen.
   bool reopen();

@@ -21,7 +21,11 @@ std::unique_ptr<log_sink> open_sink(const std::string& path) {
 }  // namespace
 
 access_log::access_log(const access_log_options& options)
-    : format_(options.format), path_(options.path), sink_(open_sink(options.path)) {}
+    : format_(options.format), path_(options.path), sink_(open_sink(options.path)) {
+  // A line per connection: waking the writer for each would cost the event loop a futex
+  // system call per connection; a line may wait this long instead.
+  sink_->batch_writes(kBatchDelay);
+}
 
 void access_log::write(const connection_record& record) {
   line_.clear();

@@ -2,9 +2,11 @@
 //
 // write() formats on the event loop's thread into a reused buffer and hands the line to a
 // log_sink, whose own thread does the writing: a slow disk or a stalled reader never blocks the
-// event loop; when the sink's buffer (4 MiB) is full, lines are dropped, counted, and a warning
-// on stderr says how many. A file is reopened on reopen() (SIGUSR1, after logrotate renamed
-// it); stderr and stdout get their own sink beside the log's, whole lines never interleaving.
+// event loop; lines are written in batches (at most 100 ms late, or 64 KiB at a time), so the
+// event loop wakes the writer about once per batch. When the sink's buffer (4 MiB) is full, lines
+// are dropped, counted, and a warning on stderr says how many. A file is reopened on reopen()
+// (SIGUSR1, after logrotate renamed it); stderr and stdout get their own sink beside the log's,
+// whole lines never interleaving.
 //
 // Single-threaded: write() and reopen() from the event loop's thread.
 #pragma once
@@ -24,6 +26,8 @@ class access_log {
  public:
   /// Lines waiting to be written, at most; past this they are dropped and counted.
   static constexpr std::size_t kCapacity = 4 * 1024 * 1024;
+  /// How long a line may wait for others before its batch is written.
+  static constexpr std::chrono::milliseconds kBatchDelay{100};
 
   /// Opens options.path (or takes stderr/stdout); throws std::system_error if the file cannot
   /// be opened for appending.
