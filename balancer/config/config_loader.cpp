@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "config/address.hpp"
@@ -367,11 +368,14 @@ void read_health(table_reader& t, health_options& h) {
   t.reject_unknown();
 }
 
-void read_access_log(table_reader& t, access_log_options& a) {
+void read_access_log(table_reader& t, access_log_options& a, const std::string& config_path) {
   t.read("enabled", a.enabled);
   t.read("path", a.path);
   if (const toml::node* node = t.find("path"); node != nullptr && a.path.empty())
     t.fail(*node, "path", "is empty; give a file, \"stderr\" or \"stdout\"");
+  // Like a backend's command: relative to the config file, not to wherever Pinwheel started.
+  if (a.path != "stderr" && a.path != "stdout" && std::filesystem::path(a.path).is_relative())
+    a.path = (std::filesystem::path(config_path).parent_path() / a.path).string();
   std::string format = a.format == access_log_format::json ? "json" : "text";
   t.read("format", format);
   if (format == "text")
@@ -531,7 +535,7 @@ options load_config_text(const std::string& text, const std::string& path, const
   table_reader health_reader(health, "health", path, o);
   read_health(health_reader, o.health);
   table_reader access_log_reader(access_log, "access_log", path, o);
-  read_access_log(access_log_reader, o.access_log);
+  read_access_log(access_log_reader, o.access_log, path);
   apply(parsed, o);
   return o;
 }

@@ -215,7 +215,11 @@ void log_sink::stop(std::chrono::steady_clock::time_point deadline) {
   if (!writer_.joinable()) return;
   shared& s = *state_;
   std::unique_lock lock(s.mutex);
+  // Like flush(): a batching writer writes at once.
+  ++s.flushing;
+  s.work.notify_one();
   s.written.wait_until(lock, deadline, [&] { return s.queued == 0; });
+  --s.flushing;
   s.stopping = true;
   s.lines_dropped += count_lines(s.pending);
   s.bytes_dropped += s.pending.size();

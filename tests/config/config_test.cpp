@@ -118,6 +118,10 @@ TEST(Config, AccessLogIsOffByDefaultAndReadsItsKeys) {
   EXPECT_EQ(o.access_log.path, "/var/log/pinwheel/access.log");
   EXPECT_EQ(o.access_log.format, access_log_format::json);
   EXPECT_EQ(o.locate("access_log.path"), "test.toml:5:8: [access_log] path");
+  // A relative path is taken from the config file's folder, as a backend's command is.
+  options relative = load_config_text(kBackends + "[access_log]\npath = \"logs/access.log\"\n",
+                                      "/etc/pinwheel/pinwheel.toml");
+  EXPECT_EQ(relative.access_log.path, "/etc/pinwheel/logs/access.log");
 }
 
 TEST(Config, BadAccessLogKeysAreNamed) {

@@ -340,6 +340,32 @@ TEST(log_sink, FileSinkThatCannotOpenItsPathThrows) {
   }
 }
 
+TEST(log_sink, BatchedLinesArriveAfterTheDelayAndFlushDoesNotWaitForIt) {
+  test_pipe pipe = make_pipe(64 * 1024);
+  log_sink sink(pipe.write.get(), "test pipe");
+  sink.batch_writes(50ms);
+  sink.write_line({"batched"});
+  std::string text;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        text += read_available(pipe.read.get());
+        return text == "batched\n";
+      },
+      5s))
+      << text;
+  // A delay longer than the test may take: flush() and stop() must not wait for it.
+  sink.batch_writes(std::chrono::hours(1));
+  sink.write_line({"flushed"});
+  const auto start = steady_clock::now();
+  EXPECT_TRUE(sink.flush(start + 5s));
+  EXPECT_EQ(read_available(pipe.read.get()), "flushed\n");
+  sink.write_line({"stopped"});
+  sink.stop(steady_clock::now() + 5s);
+  EXPECT_LT(steady_clock::now() - start, 1s);
+  EXPECT_EQ(read_available(pipe.read.get()), "stopped\n");
+  EXPECT_EQ(sink.lines_dropped(), 0u);
+}
+
 TEST(log_sink, ADescriptorSinkHasNothingToReopen) {
   test_pipe pipe = make_pipe();
   log_sink sink(pipe.write.get(), "test pipe");
