@@ -1,8 +1,8 @@
 // What the access log says about one proxied connection once it has ended.
 //
-// Plain data, filled from the session's own counters when it ends: the session keeps them
-// whether or not anything is logged (two clock reads and two additions per read), so an
-// access log that is off costs nothing more.
+// Plain data, filled from the session's own counters when it ends. The session keeps them
+// whether or not anything is logged (two clock reads per connection, an addition per read):
+// an access log that is off costs nothing more.
 #pragma once
 
 #include <asio/ip/tcp.hpp>
