@@ -69,7 +69,7 @@ void send_text(int fd, std::string_view text) {
 }
 
 // What the upstream does depends on the first byte it reads: e (echo-ish: read to the end,
-// then answer), c (answer and close first), h (hold the connection, sending nothing).
+// then answer), c (answer and close first), r (reset), h (hold the connection, sending nothing).
 void scripted_upstream(int fd) {
   char first = 0;
   if (::recv(fd, &first, 1, 0) != 1) return;
@@ -78,6 +78,9 @@ void scripted_upstream(int fd) {
     send_text(fd, "served " + std::to_string(rest.size() + 1));
   } else if (first == 'c') {
     send_text(fd, "bye");
+  } else if (first == 'r') {
+    linger hard{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);  // the close sends RST
   } else {
     read_all(fd, 5s);
   }
@@ -148,6 +151,11 @@ TEST(AccessLog, EachWayOfEndingIsNamed) {
   ::setsockopt(resets, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
   ::close(resets);
 
+  tcp_client backend_resets(pinwheel.port());
+  backend_resets.send_all("r");
+  const std::uint16_t backend_reset_port = local_port(backend_resets.fd());
+  EXPECT_EQ(read_all(backend_resets.fd(), 5s), "RESET");
+
   tcp_client idles(pinwheel.port());
   idles.send_all("h");
   const std::uint16_t idle_port = local_port(idles.fd());
@@ -158,6 +166,8 @@ TEST(AccessLog, EachWayOfEndingIsNamed) {
             std::string::npos)
       << file_text(log.path);
   EXPECT_NE(log.line_for(reset_port).find(" end=client_reset"), std::string::npos)
+      << file_text(log.path);
+  EXPECT_NE(log.line_for(backend_reset_port).find(" end=backend_reset"), std::string::npos)
       << file_text(log.path);
   EXPECT_NE(log.line_for(idle_port).find(" end=idle_timeout"), std::string::npos)
       << file_text(log.path);
