@@ -1,6 +1,9 @@
 #include "http_connection.hpp"
 
 #include <charconv>
+#include <iostream>
+
+#include "proxy_protocol/header_parser.hpp"
 
 namespace pinwheel::demo {
 
@@ -10,6 +13,11 @@ namespace {
 constexpr std::chrono::seconds idle_timeout(60);
 // How long to wait for the client to close after our last answer before giving up on it.
 constexpr std::chrono::seconds linger_timeout(2);
+
+std::string to_text(const asio::ip::tcp::endpoint& e) {
+  std::string host = e.address().to_string();
+  return (e.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(e.port());
+}
 
 void append_number(std::string& out, std::size_t n) {
   char digits[24];
@@ -32,18 +40,27 @@ asio::awaitable<void> http_connection::run() {
       asio::detached);
 
   std::error_code ec;
-  while (!closing_) {
+  client_ = to_text(socket_.remote_endpoint(ec));
+  if (self_.proxy_protocol && !co_await read_proxy_header()) {
+    socket_.close(ec);
+    timer_.cancel();
+    co_return;
+  }
+  for (;;) {
+    // Answers queued by the last read (or by bytes that came with the PROXY header).
+    if (!out_.empty()) {
+      co_await asio::async_write(socket_, asio::buffer(out_),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      out_.clear();
+      if (ec) break;
+      deadline_ = std::chrono::steady_clock::now() + idle_timeout;
+    }
+    if (closing_) break;
     const std::size_t n = co_await socket_.async_read_some(
         asio::buffer(buffer_), asio::redirect_error(asio::use_awaitable, ec));
     // eof, reset, timeout or stop(): there is nobody left to answer.
     if (ec) break;
-    parse(n);
-    deadline_ = std::chrono::steady_clock::now() + idle_timeout;
-    if (out_.empty()) continue;
-    co_await asio::async_write(socket_, asio::buffer(out_),
-                               asio::redirect_error(asio::use_awaitable, ec));
-    out_.clear();
-    if (ec) break;
+    parse(buffer_.data(), n);
     deadline_ = std::chrono::steady_clock::now() + idle_timeout;
   }
   if (closing_ && !ec) co_await lingering_close();
@@ -58,8 +75,32 @@ void http_connection::stop() {
   timer_.cancel();
 }
 
-void http_connection::parse(std::size_t length) {
-  http_parser_execute(&parser_, &parser_settings(), buffer_.data(), length);
+asio::awaitable<bool> http_connection::read_proxy_header() {
+  using proxy_protocol::parse_result;
+  std::size_t have = 0;
+  for (;;) {
+    std::error_code ec;
+    const std::size_t n =
+        co_await socket_.async_read_some(asio::buffer(buffer_.data() + have, buffer_.size() - have),
+                                         asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return false;
+    have += n;
+    parse_result r = proxy_protocol::parse_header(std::string_view(buffer_.data(), have));
+    if (r.what == parse_result::status::incomplete) continue;
+    if (r.what == parse_result::status::invalid) {
+      std::cerr << "pinwheel-backend: dropped a connection from " << client_
+                << ": bad PROXY header: " << r.error << '\n';
+      co_return false;
+    }
+    // LOCAL / UNKNOWN (a health check): the connection's own peer is the client.
+    if (r.header.source) client_ = to_text(*r.header.source);
+    if (have > r.consumed) parse(buffer_.data() + r.consumed, have - r.consumed);
+    co_return true;
+  }
+}
+
+void http_connection::parse(const char* data, std::size_t length) {
+  http_parser_execute(&parser_, &parser_settings(), data, length);
   // The last answer is queued and the parser paused; whatever follows it is dropped.
   if (closing_) return;
   const auto error = HTTP_PARSER_ERRNO(&parser_);
@@ -138,7 +179,7 @@ int http_connection::on_message_complete(http_parser* parser) {
     self->keep_alive_ = false;
     self->queue_response(http_version_not_supported(), method == HTTP_HEAD, false);
   } else {
-    self->queue_response(route(http_method_str(method), self->target_, self->self_),
+    self->queue_response(route(http_method_str(method), self->target_, self->self_, self->client_),
                          method == HTTP_HEAD, self->keep_alive_);
   }
   if (!self->keep_alive_) {

@@ -39,8 +39,11 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
   static int on_message_complete(http_parser* parser);
   static const http_parser_settings& parser_settings();
 
-  /// Feeds `length` bytes of buffer_ to the parser, queueing an answer for each full request.
-  void parse(std::size_t length);
+  /// With --proxy-protocol: reads the PROXY header, sets client_ from it, and feeds whatever
+  /// followed it to parse(). False when the connection is to be dropped (bad header, closed).
+  asio::awaitable<bool> read_proxy_header();
+  /// Feeds `length` bytes at `data` to the parser, queueing an answer for each full request.
+  void parse(const char* data, std::size_t length);
   /// Queues `r` in out_; `head` drops the body, `keep_alive` picks the Connection header.
   void queue_response(const response& r, bool head, bool keep_alive);
   /// Closes the socket whenever deadline_ passes; ends once the socket is closed.
@@ -52,6 +55,8 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
   asio::steady_timer timer_;
   std::chrono::steady_clock::time_point deadline_;
   identity self_;
+  /// "ip:port" of the client: the connection's peer, or the PROXY header's source.
+  std::string client_;
   http_parser parser_;
   /// The request target of the message being parsed, gathered across reads.
   std::string target_;

@@ -23,6 +23,8 @@ struct options {
   std::string host = "127.0.0.1";
   /// This backend's index, reported by /whoami.
   int index = 0;
+  /// Connections open with a PROXY protocol header.
+  bool proxy_protocol = false;
 };
 
 // Exit codes: 1 for a failure at run time (port in use), 2 for a bad command line.
@@ -40,6 +42,9 @@ int main(int argc, char** argv) {
   app.add_option("--index", opts.index, "This backend's index, reported by /whoami")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_flag("--proxy-protocol", opts.proxy_protocol,
+               "Every connection opens with a PROXY protocol header (v1 or v2, as HAProxy and "
+               "Pinwheel's send_proxy write it); /whoami then reports the client it names");
   app.add_option("--host", opts.host, "Address to listen on, e.g. 127.0.0.1 or ::1")
       ->check(CLI::Validator(
           [](const std::string& host) {
@@ -58,7 +63,7 @@ int main(int argc, char** argv) {
 
   const asio::ip::address address = asio::ip::make_address(opts.host);
   const std::string where = address.to_string() + ":" + std::to_string(opts.port);
-  const pinwheel::demo::identity self{static_cast<int>(getpid()), opts.index};
+  const pinwheel::demo::identity self{static_cast<int>(getpid()), opts.index, opts.proxy_protocol};
 
   asio::io_context io(1);
   std::optional<pinwheel::demo::http_server> server;

@@ -92,17 +92,19 @@ response print(std::string_view query) {
   return text(200, "printed " + std::to_string(total) + " bytes\n");
 }
 
-response whoami(const identity& self) {
+response whoami(const identity& self, std::string_view client) {
   response r;
   r.content_type = "application/json";
   r.body = "{\"pid\": " + std::to_string(self.pid) + ", \"index\": " + std::to_string(self.index) +
-           ", \"cpu\": " + std::to_string(sched_getcpu()) + "}";
+           ", \"cpu\": " + std::to_string(sched_getcpu()) + ", \"client\": \"" +
+           std::string(client) + "\"}";
   return r;
 }
 
 }  // namespace
 
-response route(std::string_view method, std::string_view target, const identity& self) {
+response route(std::string_view method, std::string_view target, const identity& self,
+               std::string_view client) {
   if (method != "GET" && method != "HEAD") {
     response r = text(405, "method not allowed\n");
     r.allow = "GET, HEAD";
@@ -119,7 +121,7 @@ response route(std::string_view method, std::string_view target, const identity&
   if (path == "/" || path == "/fast") return text(200, "fast\n");
   if (path == "/slow") return slow(url_field(target, url, UF_QUERY));
   if (path == "/health") return text(200, "ok\n");
-  if (path == "/whoami") return whoami(self);
+  if (path == "/whoami") return whoami(self, client);
   if (path == "/print") return print(url_field(target, url, UF_QUERY));
   return text(404, "not found\n");
 }

@@ -15,6 +15,8 @@ struct identity {
   int pid = 0;
   /// The --index given on the command line.
   int index = 0;
+  /// --proxy-protocol: every connection opens with a PROXY protocol header (v1 or v2).
+  bool proxy_protocol = false;
 };
 
 /// What to send back, less the framing (status line, Content-Length, Connection).
@@ -29,9 +31,10 @@ struct response {
   std::string body;
 };
 
-/// Answers `method` on `target` (origin-form or absolute-form); /slow burns CPU and /print writes
-/// to stderr before returning.
-response route(std::string_view method, std::string_view target, const identity& self);
+/// Answers `method` on `target` (origin-form or absolute-form) for `client` ("ip:port", what
+/// /whoami reports); /slow burns CPU and /print writes to stderr before returning.
+response route(std::string_view method, std::string_view target, const identity& self,
+               std::string_view client);
 
 /// The answer to a request that could not be parsed; `reason` goes into the body.
 response bad_request(std::string_view reason);

@@ -28,6 +28,9 @@ constexpr std::size_t kLargeBufferSize = 256 * 1024;
 constexpr std::size_t kSmallSpares = 64;
 constexpr std::size_t kLargeSpares = 8;
 constexpr std::size_t kLargeBudget = 64 * 1024 * 1024 / kLargeBufferSize;
+// Client addresses the per-client limiter tracks beyond one per open connection (about 70
+// bytes each): the recent clients whose rate state is kept.
+constexpr std::size_t kLimiterSpare = 65'536;
 
 void fill_pool(backend_pool& pool, const options& o, const run_plan& plan) {
   for (const backend_plan& p : plan.backends) {
@@ -64,8 +67,17 @@ balancer::balancer(const options& o, const run_plan& plan)
       large_buffers_(kLargeBufferSize, kLargeSpares, kLargeBudget),
       health_(io_, o.health, pool_, [this](backend& b) { on_health_change(b); }),
       context_{pool_, strategy_.get(), small_buffers_, large_buffers_, o.balancer.retries},
+      limiter_(
+          {static_cast<std::uint32_t>(o.limits.per_client_connections), o.limits.per_client_rate},
+          // Every open connection's client, plus room for recent ones' rate state.
+          o.balancer.max_connections + kLimiterSpare,
+          [] { return std::chrono::steady_clock::now(); }),
       server_(io_, o.balancer, context_),
       signals_(io_) {
+  if (o.balancer.accept_proxy) context_.trusted = &o.balancer.trusted;
+  context_.send_proxy = o.backends.send_proxy;
+  if (limiter_.enabled()) context_.limiter = &limiter_;
+  health_.send_proxy(o.backends.send_proxy);
   context_.on_connect_failure = [this](backend& b, const std::error_code& ec) {
     health_.connect_failed(b, "proxy connect failed: " + ec.message());
   };
@@ -90,15 +102,19 @@ int balancer::run() {
     guardian_->start();
   }
 
+  asio::ip::tcp::endpoint failed;
   try {
-    server_.listen();
+    server_.listen(failed);
   } catch (const std::system_error& e) {
     throw config_error(options_.where("balancer.listen") + ": balancer.listen: cannot listen on " +
-                       to_string(options_.balancer.listen) + ": " + e.code().message());
+                       to_string(failed) + ": " + e.code().message());
   }
   log("listening on ", to_string(server_.local_endpoint()), " (pid ", ::getpid(), ", cpu ",
       plan_.balancer_cpu, ", strategy ", options_.balancer.strategy, ", ", pool_.members().size(),
       " backend(s))");
+  auto endpoints = server_.local_endpoints();
+  for (std::size_t i = 1; i < endpoints.size(); ++i)
+    log("also listening on ", to_string(endpoints[i]));
 
   limit_connections_to_descriptors();
   spawn_background(io_, handle_signals(), "signal handling");

@@ -68,6 +68,7 @@ class balancer {
   buffer_pool large_buffers_;
   health_checker health_;
   proxy_context context_;
+  client_limiter limiter_;
   server server_;
   system_process_env process_env_;
   std::optional<guardian> guardian_;

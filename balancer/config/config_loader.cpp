@@ -197,15 +197,74 @@ std::string strategy_choices() {
   return list;
 }
 
-void read_balancer(table_reader& t, balancer_options& b) {
-  std::string listen;
-  t.read("listen", listen);
-  if (const toml::node* node = t.find("listen")) {
+// listen = "host:port" or a list of them, e.g. ["0.0.0.0:80", "[::]:80", "0.0.0.0:8080"].
+void read_listen(table_reader& t, balancer_options& b) {
+  const toml::node* node = t.find("listen");
+  if (node == nullptr) return;
+  auto endpoint_at = [&](const toml::node& element) {
+    auto* text = element.as_string();
+    if (text == nullptr) {
+      t.fail(element, "listen",
+             "expected \"host:port\" or a list of them, got " + table_reader::type_name(element));
+    }
     std::string error;
-    auto endpoint = parse_endpoint(listen, error);
-    if (!endpoint) t.fail(*node, "listen", error);
-    b.listen = *endpoint;
+    auto endpoint = parse_endpoint(text->get(), error);
+    if (!endpoint) t.fail(element, "listen", error);
+    return *endpoint;
+  };
+  const toml::array* list = node->as_array();
+  if (list == nullptr) {
+    b.listen = endpoint_at(*node);
+    return;
   }
+  if (list->empty()) t.fail(*node, "listen", "is empty; list at least one \"host:port\"");
+  std::vector<asio::ip::tcp::endpoint> all;
+  for (const toml::node& element : *list) {
+    asio::ip::tcp::endpoint endpoint = endpoint_at(element);
+    for (const auto& earlier : all) {
+      // IPv6 listeners are IPV6_V6ONLY: "[::]:80" and "0.0.0.0:80" coexist.
+      bool same_family = earlier.address().is_v4() == endpoint.address().is_v4();
+      if (same_family && endpoint.port() != 0 && clash(earlier, endpoint)) {
+        t.fail(element, "listen",
+               to_string(endpoint) + " overlaps " + to_string(earlier) +
+                   " listed before it; each address and port may be listened on once");
+      }
+    }
+    all.push_back(endpoint);
+  }
+  b.listen = all.front();
+  b.more_listen.assign(all.begin() + 1, all.end());
+}
+
+// accept_proxy = true, trusted = ["10.0.0.0/8", ...], proxy_header_timeout = "3s".
+void read_accept_proxy(table_reader& t, balancer_options& b) {
+  if (auto* v = t.typed<toml::value<bool>>("accept_proxy", "true or false"))
+    b.accept_proxy = v->get();
+  t.read("proxy_header_timeout", b.proxy_header_timeout, 1ms);
+  bool has_trusted = false;
+  std::vector<std::string> trusted = t.read_strings("trusted", has_trusted);
+  if (has_trusted) {
+    const toml::array& elements = *t.find("trusted")->as_array();
+    for (std::size_t i = 0; i < trusted.size(); ++i) {
+      std::string error;
+      auto range = parse_address_range(trusted[i], error);
+      if (!range) t.fail(*elements.get(i), "trusted", error);
+      b.trusted.push_back(*range);
+    }
+  }
+  if (b.accept_proxy && b.trusted.empty()) {
+    t.fail(*t.find("accept_proxy"), "accept_proxy",
+           "needs trusted = [\"10.0.0.0/8\", ...]: the peers (the balancers in front) whose "
+           "PROXY headers are believed; anyone else could claim any address");
+  }
+  if (!b.accept_proxy && has_trusted) {
+    t.fail(*t.find("trusted"), "trusted",
+           "has no effect without accept_proxy = true; add it or remove trusted");
+  }
+}
+
+void read_balancer(table_reader& t, balancer_options& b) {
+  read_listen(t, b);
   t.read("strategy", b.strategy);
   if (const toml::node* node = t.find("strategy"); node && !is_strategy(b.strategy)) {
     t.fail(*node, "strategy",
@@ -221,6 +280,47 @@ void read_balancer(table_reader& t, balancer_options& b) {
   t.read("idle_timeout", b.idle_timeout, 1ms);
   t.read("drain_timeout", b.drain_timeout, 0ms);
   t.read("retries", b.retries, 0, 100);
+  t.read("tcp_keepalive", b.tcp_keepalive, 0ms);
+  read_accept_proxy(t, b);
+  t.reject_unknown();
+}
+
+// send_proxy = "v1" | "v2" | "none".
+void read_send_proxy(table_reader& t, backends_options& b) {
+  std::string text = proxy_protocol::to_string(b.send_proxy);
+  t.read("send_proxy", text);
+  if (text == "v1")
+    b.send_proxy = proxy_protocol::version::v1;
+  else if (text == "v2")
+    b.send_proxy = proxy_protocol::version::v2;
+  else if (text == "none")
+    b.send_proxy = proxy_protocol::version::none;
+  else
+    t.fail(*t.find("send_proxy"), "send_proxy",
+           in_quotes(text) + " is not a PROXY protocol version; use \"v1\", \"v2\" or \"none\"");
+}
+
+// per_client_connections = N, per_client_rate = "100/s" (or "/m").
+void read_limits(table_reader& t, limits_options& l) {
+  t.read("per_client_connections", l.per_client_connections, 0, 1'000'000);
+  std::string rate;
+  t.read("per_client_rate", rate);
+  if (const toml::node* node = t.find("per_client_rate")) {
+    std::size_t slash = rate.find('/');
+    double count = 0;
+    std::string_view number = std::string_view(rate).substr(0, slash);
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), count);
+    std::string unit = slash == std::string::npos ? "" : rate.substr(slash + 1);
+    double seconds = unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : 0;
+    if (number.empty() || ec != std::errc() || end != number.data() + number.size() || count < 0 ||
+        seconds == 0) {
+      t.fail(*node, "per_client_rate",
+             in_quotes(rate) +
+                 " is not a rate; write connections per unit of time, e.g. \"100/s\" or "
+                 "\"600/m\" (\"0/s\": no limit)");
+    }
+    l.per_client_rate = count / seconds;
+  }
   t.reject_unknown();
 }
 
@@ -244,6 +344,7 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
   t.read("min_uptime", b.min_uptime, 0ms);
   t.read("max_restarts", b.max_restarts, 0, 1'000'000);
   t.read("stop_timeout", b.stop_timeout, 0ms);
+  read_send_proxy(t, b);
 
   if (has_servers) {
     const toml::node* node = t.find("servers");
@@ -432,6 +533,7 @@ parsed_flags parse_flags(const overrides& flags) {
 void apply(const parsed_flags& flags, options& o) {
   if (flags.listen) {
     o.balancer.listen = *flags.listen;
+    o.balancer.more_listen.clear();
     o.origin["balancer.listen"] = "--listen";
   }
   if (flags.strategy) {
@@ -522,6 +624,7 @@ options load_config_text(const std::string& text, const std::string& path, const
   const toml::table* backends = section("backends");
   const toml::table* health = section("health");
   const toml::table* access_log = section("access_log");
+  const toml::table* limits = section("limits");
   top.reject_unknown();
   if (backends == nullptr) {
     throw config_error(
@@ -536,6 +639,8 @@ options load_config_text(const std::string& text, const std::string& path, const
   read_health(health_reader, o.health);
   table_reader access_log_reader(access_log, "access_log", path, o);
   read_access_log(access_log_reader, o.access_log, path);
+  table_reader limits_reader(limits, "limits", path, o);
+  read_limits(limits_reader, o.limits);
   apply(parsed, o);
   return o;
 }

@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "config/address_range.hpp"
 #include "config/duration.hpp"
+#include "proxy_protocol/proxy_header.hpp"
 
 namespace pinwheel {
 
@@ -22,6 +24,19 @@ enum class health_kind { none, tcp, http };
 struct balancer_options {
   /// Public address the balancer accepts on; port 0 picks a free one (logged).
   asio::ip::tcp::endpoint listen{asio::ip::address_v4::loopback(), 8080};
+  /// Further public addresses, when `listen` is a list (its first element is `listen`). IPv6
+  /// ones take IPv6 clients only (IPV6_V6ONLY): list IPv4 addresses separately.
+  std::vector<asio::ip::tcp::endpoint> more_listen;
+  /// TCP keepalive on client connections: probes after this long without traffic, so peers
+  /// that vanished (behind a NAT, powered off) are found; 0: off.
+  duration tcp_keepalive = 0ms;
+  /// Read a PROXY protocol header (v1 or v2) from peers in `trusted`, and take the client
+  /// address from it (for limits, strategies and the log, and passed on with send_proxy).
+  bool accept_proxy = false;
+  /// Peers (e.g. the balancer in front) whose PROXY headers are believed.
+  std::vector<address_range> trusted;
+  /// How long a trusted peer has to send its whole PROXY header.
+  duration proxy_header_timeout = 3s;
   /// Name of a strategy in the registry (strategy_registry.hpp).
   std::string strategy = "least-connections";
   /// Core the balancer pins itself to; unset: the first core it may run on.
@@ -61,6 +76,8 @@ struct backends_options {
   int max_restarts = 10;
   /// On shutdown, how long backends get after SIGTERM before SIGKILL.
   duration stop_timeout = 5s;
+  /// PROXY protocol header sent first on each backend connection (none, v1 or v2).
+  proxy_protocol::version send_proxy = proxy_protocol::version::none;
   /// Backends Pinwheel does not spawn, only balances and checks (exclusive with command).
   std::vector<asio::ip::tcp::endpoint> servers;
 
@@ -94,6 +111,14 @@ struct access_log_options {
   access_log_format format = access_log_format::text;
 };
 
+/// Limits per client address (the PROXY header's, when accepted from a trusted peer).
+struct limits_options {
+  /// Open connections one client may have; 0: no limit.
+  int per_client_connections = 0;
+  /// New connections per second one client may open (burst: one second's worth); 0: none.
+  double per_client_rate = 0;
+};
+
 struct options {
   /// The file these came from ("" when none).
   std::string config_path;
@@ -101,6 +126,7 @@ struct options {
   backends_options backends;
   health_options health;
   access_log_options access_log;
+  limits_options limits;
   /// Where each key was set, "file:line:column" or "--flag", for messages found after loading.
   /// Elements of backends.servers are also recorded one by one, as "backends.servers[i]".
   std::map<std::string, std::string> origin;

@@ -104,8 +104,22 @@ std::string describe(const options& o, const run_plan& plan) {
   const balancer_options& bal = o.balancer;
   const health_options& h = o.health;
   out << "config          " << (o.config_path.empty() ? "(none)" : o.config_path) << "\n"
-      << "listen          " << to_string(bal.listen) << "\n"
-      << "strategy        " << bal.strategy << "\n"
+      << "listen          " << to_string(bal.listen);
+  for (const auto& more : bal.more_listen) out << ", " << to_string(more);
+  out << (bal.tcp_keepalive > 0ms ? ", tcp_keepalive " + format_duration(bal.tcp_keepalive) : "")
+      << "\n";
+  if (bal.accept_proxy) {
+    out << "accept_proxy    from";
+    for (const auto& range : bal.trusted) out << " " << to_string(range);
+    out << ", header within " << format_duration(bal.proxy_header_timeout) << "\n";
+  }
+  if (o.backends.send_proxy != proxy_protocol::version::none)
+    out << "send_proxy      " << proxy_protocol::to_string(o.backends.send_proxy) << "\n";
+  if (o.limits.per_client_connections > 0 || o.limits.per_client_rate > 0) {
+    out << "per client      " << o.limits.per_client_connections << " connections, "
+        << o.limits.per_client_rate << " new/s (0: no limit)\n";
+  }
+  out << "strategy        " << bal.strategy << "\n"
       << "balancer cpu    " << plan.balancer_cpu << "\n"
       << "limits          max_connections " << bal.max_connections << ", connect_timeout "
       << format_duration(bal.connect_timeout) << ", idle_timeout "

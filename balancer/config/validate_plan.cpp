@@ -8,10 +8,17 @@ namespace pinwheel {
 
 namespace {
 
+// Every address the balancer listens on: `listen`, then the rest of its list.
+std::vector<asio::ip::tcp::endpoint> listeners(const options& o) {
+  std::vector<asio::ip::tcp::endpoint> all{o.balancer.listen};
+  all.insert(all.end(), o.balancer.more_listen.begin(), o.balancer.more_listen.end());
+  return all;
+}
+
 // "(listen = "0.0.0.0:8080" at pinwheel.toml:2:10)", for messages that blame another key.
-std::string listen_note(const options& o) {
+std::string listen_note(const options& o, const asio::ip::tcp::endpoint& listen) {
   auto origin = o.origin.find("balancer.listen");
-  return "(listen = " + in_quotes(to_string(o.balancer.listen)) +
+  return "(listen = " + in_quotes(to_string(listen)) +
          (origin != o.origin.end() ? " at " + origin->second : ", the default") + ")";
 }
 
@@ -27,43 +34,46 @@ void check_servers(const options& o, const host_facts& host) {
                          "); list each server once");
     }
   }
-  const asio::ip::tcp::endpoint& listen = o.balancer.listen;
-  for (std::size_t i = 0; i < servers.size(); ++i) {
-    const asio::ip::tcp::endpoint& server = servers[i];
-    // A wildcard listen takes connections to every local address of its family on its port.
-    bool reaches_balancer = server.port() == listen.port() &&
-                            covers(listen.address(), server.address()) &&
-                            (!listen.address().is_unspecified() || host.is_local(server.address()));
-    if (!reaches_balancer) continue;
-    if (o.where("balancer.listen") == "--listen") {
-      throw config_error("--listen: " + to_string(listen) +
-                         " also takes the connections for [backends] servers entry " +
-                         in_quotes(to_string(server)) + " (" + o.where(server_key(i)) +
-                         "): a client would make the balancer connect to itself; listen "
-                         "elsewhere or remove that server");
+  for (const asio::ip::tcp::endpoint& listen : listeners(o)) {
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+      const asio::ip::tcp::endpoint& server = servers[i];
+      // A wildcard listen takes connections to every local address of its family on its port.
+      bool reaches_balancer =
+          server.port() == listen.port() && covers(listen.address(), server.address()) &&
+          (!listen.address().is_unspecified() || host.is_local(server.address()));
+      if (!reaches_balancer) continue;
+      if (o.where("balancer.listen") == "--listen") {
+        throw config_error("--listen: " + to_string(listen) +
+                           " also takes the connections for [backends] servers entry " +
+                           in_quotes(to_string(server)) + " (" + o.where(server_key(i)) +
+                           "): a client would make the balancer connect to itself; listen "
+                           "elsewhere or remove that server");
+      }
+      throw config_error(o.locate(server_key(i)) + ": " + in_quotes(to_string(server)) +
+                         " reaches the balancer itself " + listen_note(o, listen) +
+                         ": a client would make it connect to itself; remove the server or "
+                         "change listen");
     }
-    throw config_error(o.locate(server_key(i)) + ": " + in_quotes(to_string(server)) +
-                       " reaches the balancer itself " + listen_note(o) +
-                       ": a client would make it connect to itself; remove the server or "
-                       "change listen");
   }
 }
 
 void check_spawned_ports(const options& o, const run_plan& plan) {
-  const asio::ip::tcp::endpoint& listen = o.balancer.listen;
-  // Port 0: the kernel picks the balancer's port, which cannot be a backend's.
-  if (listen.port() == 0) return;
-  for (const backend_plan& backend : plan.backends) {
-    if (!clash(backend.endpoint, listen)) continue;
-    std::string name = "backend " + std::to_string(backend.index);
-    if (o.where("balancer.listen") == "--listen") {
-      throw config_error("--listen: " + to_string(listen) + " clashes with " + name + " on " +
-                         to_string(backend.endpoint) + " (base_port at " +
-                         o.where("backends.base_port") + "); listen elsewhere or change base_port");
+  for (const asio::ip::tcp::endpoint& listen : listeners(o)) {
+    // Port 0: the kernel picks the balancer's port, which cannot be a backend's.
+    if (listen.port() == 0) continue;
+    for (const backend_plan& backend : plan.backends) {
+      if (!clash(backend.endpoint, listen)) continue;
+      std::string name = "backend " + std::to_string(backend.index);
+      if (o.where("balancer.listen") == "--listen") {
+        throw config_error("--listen: " + to_string(listen) + " clashes with " + name + " on " +
+                           to_string(backend.endpoint) + " (base_port at " +
+                           o.where("backends.base_port") +
+                           "); listen elsewhere or change base_port");
+      }
+      throw config_error(o.locate("backends.base_port") + ": " + name + " would listen on " +
+                         to_string(backend.endpoint) + ", where the balancer listens too " +
+                         listen_note(o, listen) + "; change base_port or listen");
     }
-    throw config_error(o.locate("backends.base_port") + ": " + name + " would listen on " +
-                       to_string(backend.endpoint) + ", where the balancer listens too " +
-                       listen_note(o) + "; change base_port or listen");
   }
 }
 
@@ -76,11 +86,12 @@ std::string bind_hint(const std::error_code& ec, const std::string& in_use) {
 }
 
 void check_ports_free(const options& o, const run_plan& plan, const host_facts& host) {
-  const asio::ip::tcp::endpoint& listen = o.balancer.listen;
-  if (std::error_code ec = host.try_bind(listen, true)) {
-    throw config_error(o.locate("balancer.listen") + ": cannot bind " + to_string(listen) + ": " +
-                       ec.message() +
-                       bind_hint(ec, " (another pinwheel?) — stop it or pick another port"));
+  for (const asio::ip::tcp::endpoint& listen : listeners(o)) {
+    if (std::error_code ec = host.try_bind(listen, true)) {
+      throw config_error(o.locate("balancer.listen") + ": cannot bind " + to_string(listen) + ": " +
+                         ec.message() +
+                         bind_hint(ec, " (another pinwheel?) — stop it or pick another port"));
+    }
   }
   // Picked ports (base_port = 0) were bound a moment ago, while picking them.
   if (!o.backends.spawned() || o.backends.base_port == 0) return;

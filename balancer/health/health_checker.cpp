@@ -10,6 +10,7 @@
 #include "common/spawn_background.hpp"
 #include "config/address.hpp"
 #include "log/log.hpp"
+#include "proxy_protocol/header_encoder.hpp"
 
 namespace pinwheel {
 
@@ -163,10 +164,22 @@ asio::awaitable<health_checker::check_result> health_checker::probe(const backen
   tcp::socket socket(io_);
   auto [ec] = co_await socket.async_connect(b.endpoint, use_tuple);
   if (ec) co_return error("connect", ec);
-  if (options_.kind == health_kind::tcp) co_return check_result{};
+  std::string request;
+  if (send_proxy_ == proxy_protocol::version::v2 ||
+      (send_proxy_ == proxy_protocol::version::v1 && options_.kind == health_kind::http)) {
+    auto header = proxy_protocol::encode_local(send_proxy_);
+    request.assign(header.bytes.data(), header.size);
+  }
+  if (options_.kind == health_kind::tcp) {
+    if (request.empty()) co_return check_result{};
+    std::tie(ec, std::ignore) =
+        co_await asio::async_write(socket, asio::buffer(request), use_tuple);
+    if (ec) co_return error("sending the PROXY header", ec);
+    co_return check_result{};
+  }
 
-  std::string request = "GET " + options_.path + " HTTP/1.0\r\nHost: " + to_string(b.endpoint) +
-                        "\r\nUser-Agent: pinwheel-health-check\r\nConnection: close\r\n\r\n";
+  request += "GET " + options_.path + " HTTP/1.0\r\nHost: " + to_string(b.endpoint) +
+             "\r\nUser-Agent: pinwheel-health-check\r\nConnection: close\r\n\r\n";
   std::tie(ec, std::ignore) = co_await asio::async_write(socket, asio::buffer(request), use_tuple);
   if (ec) co_return error("sending the request", ec);
   std::string reply;

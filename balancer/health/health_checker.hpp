@@ -34,6 +34,11 @@ class health_checker {
   health_checker(asio::io_context& io, const health_options& options, backend_pool& pool,
                  std::function<void(backend&)> on_change);
 
+  /// Backends expect a PROXY header (send_proxy): checks send v2 LOCAL, or for v1 nothing
+  /// with tcp checks and "PROXY UNKNOWN" before an http check's request (else the backend
+  /// could not read it); either tells the backend the connection is the balancer's own.
+  void send_proxy(proxy_protocol::version v) { send_proxy_ = v; }
+
   /// Starts checking every backend (nothing for kind "none").
   void start();
   /// Stops all checks; pending ones end within their timeout.
@@ -85,6 +90,7 @@ class health_checker {
 
   asio::io_context& io_;
   const health_options& options_;
+  proxy_protocol::version send_proxy_ = proxy_protocol::version::none;
   backend_pool& pool_;
   std::function<void(backend&)> on_change_;
   std::map<const backend*, std::unique_ptr<watch>> watches_;

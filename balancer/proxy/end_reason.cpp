@@ -24,9 +24,21 @@ const char* to_string(end_reason reason) {
       return "drain cut";
     case end_reason::admin:
       return "admin";
+    case end_reason::per_client_connections:
+      return "per-client connections";
+    case end_reason::per_client_rate:
+      return "per-client rate";
+    case end_reason::proxy_header:
+      return "bad proxy header";
+    case end_reason::proxy_header_timeout:
+      return "proxy header timeout";
+    case end_reason::proxy_header_untrusted:
+      return "untrusted proxy header";
   }
   return "?";
 }
+
+bool is_rejection(end_reason reason) { return reason >= end_reason::per_client_connections; }
 
 const char* to_label(end_reason reason) {
   switch (reason) {
@@ -50,6 +62,16 @@ const char* to_label(end_reason reason) {
       return "drain_cut";
     case end_reason::admin:
       return "admin";
+    case end_reason::per_client_connections:
+      return "per_client_connections";
+    case end_reason::per_client_rate:
+      return "per_client_rate";
+    case end_reason::proxy_header:
+      return "proxy_header";
+    case end_reason::proxy_header_timeout:
+      return "proxy_header_timeout";
+    case end_reason::proxy_header_untrusted:
+      return "proxy_header_untrusted";
   }
   return "unknown";
 }

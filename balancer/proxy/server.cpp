@@ -1,5 +1,7 @@
 #include "proxy/server.hpp"
 
+#include <netinet/tcp.h>
+
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/use_awaitable.hpp>
@@ -29,7 +31,9 @@ constexpr std::chrono::seconds kExhaustedLogEvery = 10s;
 }  // namespace
 
 std::chrono::milliseconds tick_period(const balancer_options& options) {
-  auto shorter = std::min(options.connect_timeout, options.idle_timeout);
+  auto shorter =
+      std::min({options.connect_timeout, options.idle_timeout,
+                options.accept_proxy ? options.proxy_header_timeout : options.idle_timeout});
   return std::clamp<std::chrono::milliseconds>(shorter / 8, 10ms, 1000ms);
 }
 
@@ -37,7 +41,6 @@ server::server(asio::io_context& io, const balancer_options& options, proxy_cont
     : io_(io),
       options_(options),
       context_(context),
-      acceptor_(io),
       ticker_(io),
       session_ended_(io),
       tick_(tick_period(options)),
@@ -53,20 +56,55 @@ server::server(asio::io_context& io, const balancer_options& options, proxy_cont
   };
   context_.connect_timeout_ticks = ticks(options.connect_timeout);
   context_.idle_timeout_ticks = ticks(options.idle_timeout);
+  context_.header_timeout_ticks = ticks(options.proxy_header_timeout);
 }
 
-void server::listen() {
-  acceptor_.open(options_.listen.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
-  if (options_.listen.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(true));
-  acceptor_.bind(options_.listen);
-  acceptor_.listen(tcp::acceptor::max_listen_connections);
+void server::listen(tcp::endpoint& failed) {
+  std::vector<tcp::endpoint> all{options_.listen};
+  all.insert(all.end(), options_.more_listen.begin(), options_.more_listen.end());
+  for (const tcp::endpoint& endpoint : all) {
+    failed = endpoint;
+    open(listeners_.emplace_back(listener{tcp::acceptor(io_), asio::steady_timer(io_), {}}),
+         endpoint);
+  }
 }
 
-tcp::endpoint server::local_endpoint() const { return acceptor_.local_endpoint(); }
+void server::open(listener& l, const tcp::endpoint& endpoint) {
+  tcp::acceptor& a = l.acceptor;
+  a.open(endpoint.protocol());
+  a.set_option(tcp::acceptor::reuse_address(true));
+  // Explicit: the system default (net.ipv6.bindv6only) must not decide whether "[::]:80" also
+  // takes IPv4 clients, or whether a separate "0.0.0.0:80" can bind at all.
+  if (endpoint.address().is_v6()) a.set_option(asio::ip::v6_only(true));
+  if (options_.tcp_keepalive > 0ms) {
+    // Set on the listening socket, accepted connections inherit them: no system call per
+    // connection. Probes start after tcp_keepalive of silence, then every third of it; three
+    // unanswered ones end the connection.
+    auto seconds = [](std::chrono::milliseconds d) {
+      return static_cast<int>(std::max<std::int64_t>(1, d.count() / 1000));
+    };
+    int idle = seconds(options_.tcp_keepalive);
+    int interval = std::max(1, idle / 3);
+    a.set_option(tcp::socket::keep_alive(true));
+    a.set_option(asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPIDLE>(idle));
+    a.set_option(asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPINTVL>(interval));
+    a.set_option(asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPCNT>(3));
+  }
+  a.bind(endpoint);
+  a.listen(tcp::acceptor::max_listen_connections);
+  l.local = a.local_endpoint();
+}
+
+tcp::endpoint server::local_endpoint() const { return listeners_.front().local; }
+
+std::vector<tcp::endpoint> server::local_endpoints() const {
+  std::vector<tcp::endpoint> all;
+  for (const listener& l : listeners_) all.push_back(l.local);
+  return all;
+}
 
 void server::start() {
-  spawn_background(io_, accept_loop(), "accept loop");
+  for (listener& l : listeners_) spawn_background(io_, accept_loop(l), "accept loop");
   spawn_background(io_, tick_loop(), "timeout ticker");
 }
 
@@ -94,29 +132,30 @@ void server::out_of_resources(const std::error_code& ec, const char* where) {
   exhausted_ = true;
 }
 
-asio::awaitable<void> server::wait_for_a_session_end(std::chrono::milliseconds limit) {
-  session_ended_.expires_after(limit);
-  co_await session_ended_.async_wait(use_tuple);
+asio::awaitable<void> server::wait_for_a_session_end(asio::steady_timer& timer,
+                                                     std::chrono::milliseconds limit) {
+  timer.expires_after(limit);
+  co_await timer.async_wait(use_tuple);
 }
 
-asio::awaitable<void> server::accept_loop() {
+asio::awaitable<void> server::accept_loop(listener& l) {
   while (!stopping_) {
     if (active_ >= max_connections_) {
       // Full: leave new clients in the kernel's backlog until a session ends.
-      co_await wait_for_a_session_end(std::chrono::hours(24));
+      co_await wait_for_a_session_end(l.wake, std::chrono::hours(24));
       continue;
     }
     if (exhausted_) {
       // Until a session ends, or a little while: descriptors may also come back from
       // elsewhere (a health probe, a pipe), and a waiting client must not wait unbounded.
-      co_await wait_for_a_session_end(active_ > 0 ? kExhaustedWait : kExhaustedRetry);
+      co_await wait_for_a_session_end(l.wake, active_ > 0 ? kExhaustedWait : kExhaustedRetry);
       exhausted_ = false;
       continue;
     }
     tcp::endpoint client;
-    auto [ec, socket] = co_await acceptor_.async_accept(client, use_tuple);
+    auto [ec, socket] = co_await l.acceptor.async_accept(client, use_tuple);
     // Even when stopping: the kernel promised this client a connection.
-    if (!ec) serve(std::move(socket), client);
+    if (!ec) serve(std::move(socket), client, l);
     if (stopping_ || ec == asio::error::operation_aborted) break;
     if (is_local_error(ec)) out_of_resources(ec, "accept");
     // Anything else (the client gave up before we accepted, a firewall said no) concerns
@@ -124,19 +163,19 @@ asio::awaitable<void> server::accept_loop() {
   }
 }
 
-void server::accept_backlog() {
+void server::accept_backlog(listener& l) {
   asio::error_code ec;
-  acceptor_.non_blocking(true, ec);
+  l.acceptor.non_blocking(true, ec);
   while (!ec) {
     tcp::endpoint client;
     tcp::socket socket(io_);
-    acceptor_.accept(socket, client, ec);
-    if (!ec) serve(std::move(socket), client);
+    l.acceptor.accept(socket, client, ec);
+    if (!ec) serve(std::move(socket), client, l);
   }
 }
 
-void server::serve(tcp::socket downstream, const tcp::endpoint& client) {
-  auto* s = new (std::nothrow) session(std::move(downstream), client, context_);
+void server::serve(tcp::socket downstream, const tcp::endpoint& client, const listener& l) {
+  auto* s = new (std::nothrow) session(std::move(downstream), client, l.local, context_);
   if (s == nullptr) {
     // Out of memory: reset this client (the socket was moved from only on success) and pause.
     asio::error_code ignored;
@@ -178,8 +217,42 @@ void server::end(session& s) {
       no_backend_unlogged_ = 0;
     }
   }
+  if (is_rejection(reason)) log_rejection(reason, s);
   delete &s;
   session_ended_.cancel();
+  for (listener& l : listeners_) l.wake.cancel();
+}
+
+void server::log_rejection(end_reason reason, const session& s) {
+  auto i = static_cast<std::size_t>(reason);
+  ++rejected_unlogged_[i];
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_rejection_log_[i] < 1s) return;
+  const char* why = "";
+  switch (reason) {
+    case end_reason::per_client_connections:
+      why = "the client had [limits] per_client_connections open";
+      break;
+    case end_reason::per_client_rate:
+      why = "the client opened connections faster than [limits] per_client_rate";
+      break;
+    case end_reason::proxy_header:
+      why = "a trusted peer sent a malformed or truncated PROXY header";
+      break;
+    case end_reason::proxy_header_timeout:
+      why = "a trusted peer's PROXY header was not complete within proxy_header_timeout";
+      break;
+    case end_reason::proxy_header_untrusted:
+      why = "a peer not in [balancer] trusted sent a PROXY header";
+      break;
+    default:
+      break;
+  }
+  log_warning("reset ", rejected_unlogged_[i], " connection(s) (", to_string(reason), "): ", why,
+              s.detail() != nullptr ? std::string(" (") + s.detail() + ")" : std::string(),
+              "; the last from ", to_string(s.client()), " via ", to_string(s.peer()));
+  last_rejection_log_[i] = now;
+  rejected_unlogged_[i] = 0;
 }
 
 void server::backend_available() {
@@ -209,10 +282,12 @@ asio::awaitable<void> server::drain() {
   stopping_ = true;
   // Clients already in the backlog were promised a connection by the kernel: serve them
   // rather than reset them by closing the acceptor under them.
-  if (acceptor_.is_open()) accept_backlog();
   asio::error_code ignored;
-  acceptor_.close(ignored);
-  session_ended_.cancel();  // wakes an accept loop that is paused
+  for (listener& l : listeners_) {
+    if (l.acceptor.is_open()) accept_backlog(l);
+    l.acceptor.close(ignored);
+    l.wake.cancel();  // wakes an accept loop that is paused
+  }
 
   auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
   if (active_ > 0)
@@ -225,7 +300,7 @@ asio::awaitable<void> server::drain() {
   if (active_ > 0) {
     log("drain timeout: resetting ", active_, " connection(s) still open");
     abort_all(end_reason::drain_cut);
-    while (active_ > 0) co_await wait_for_a_session_end(1s);
+    while (active_ > 0) co_await wait_for_a_session_end(session_ended_, 1s);
   }
   ticker_.cancel();
 }

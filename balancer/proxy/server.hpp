@@ -15,6 +15,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <cstdint>
+#include <deque>
 
 #include "config/options.hpp"
 #include "proxy/end_reason.hpp"
@@ -30,10 +31,13 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  /// Binds and listens on options.listen; throws std::system_error if it cannot.
-  void listen();
-  /// The bound address (the real port when options.listen had port 0).
+  /// Binds and listens on options.listen and options.more_listen; throws std::system_error
+  /// if it cannot, with `failed` set to the address that failed.
+  void listen(asio::ip::tcp::endpoint& failed);
+  /// The first bound address (the real port when options.listen had port 0).
   asio::ip::tcp::endpoint local_endpoint() const;
+  /// Every bound address, in the order configured.
+  std::vector<asio::ip::tcp::endpoint> local_endpoints() const;
 
   /// Starts the accept loop and the timeout ticker.
   void start();
@@ -55,16 +59,31 @@ class server {
 
   /// Sessions open right now.
   std::size_t active_sessions() const { return active_; }
-  /// Sessions ended, by reason (index: end_reason).
+  /// Sessions ended, by reason (index: end_reason); rejected ones (limits, PROXY headers)
+  /// included.
   std::uint64_t ended(end_reason reason) const { return ended_[static_cast<int>(reason)]; }
 
  private:
-  asio::awaitable<void> accept_loop();
+  /// One public address: its socket, and the timer its accept loop waits on while paused.
+  struct listener {
+    asio::ip::tcp::acceptor acceptor;
+    asio::steady_timer wake;
+    /// The bound address (sessions' destination for PROXY headers).
+    asio::ip::tcp::endpoint local;
+  };
+
+  asio::awaitable<void> accept_loop(listener& l);
   /// Waits until a session ends (or `limit` passes).
-  asio::awaitable<void> wait_for_a_session_end(std::chrono::milliseconds limit);
+  asio::awaitable<void> wait_for_a_session_end(asio::steady_timer& timer,
+                                               std::chrono::milliseconds limit);
+  /// Binds and listens on one address.
+  void open(listener& l, const asio::ip::tcp::endpoint& endpoint);
+  /// A connection turned away (limits, PROXY header): logged at most once a second per reason.
+  void log_rejection(end_reason reason, const session& s);
   /// Accepts what is waiting in the backlog without blocking (on drain).
-  void accept_backlog();
-  void serve(asio::ip::tcp::socket downstream, const asio::ip::tcp::endpoint& client);
+  void accept_backlog(listener& l);
+  void serve(asio::ip::tcp::socket downstream, const asio::ip::tcp::endpoint& client,
+             const listener& l);
   asio::awaitable<void> tick_loop();
   void link(session& s);
   void end(session& s);
@@ -75,15 +94,19 @@ class server {
   asio::io_context& io_;
   const balancer_options& options_;
   proxy_context& context_;
-  asio::ip::tcp::acceptor acceptor_;
+  /// A deque: accept loops hold references to its elements.
+  std::deque<listener> listeners_;
   asio::steady_timer ticker_;
-  /// Waited on while accepting is paused, and while draining; cancelled when a session ends.
+  /// Waited on while draining; cancelled (with every listener's `wake`) when a session ends.
   asio::steady_timer session_ended_;
   std::chrono::milliseconds tick_;
   session* sessions_ = nullptr;  // intrusive list head
   std::size_t active_ = 0;
   std::size_t max_connections_;
-  std::array<std::uint64_t, 10> ended_{};
+  std::array<std::uint64_t, kEndReasonCount> ended_{};
+  /// Rejections not logged yet, and when each reason was last logged.
+  std::array<std::uint64_t, kEndReasonCount> rejected_unlogged_{};
+  std::array<std::chrono::steady_clock::time_point, kEndReasonCount> last_rejection_log_{};
   bool stopping_ = false;
   /// Set by a local error; accepting waits for a session to end, then clears it.
   bool exhausted_ = false;

@@ -4,8 +4,11 @@
 #include <sys/ioctl.h>
 
 #include <asio/post.hpp>
+#include <cstring>
 
 #include "common/local_error.hpp"
+#include "proxy_protocol/header_encoder.hpp"
+#include "proxy_protocol/header_parser.hpp"
 
 namespace pinwheel {
 
@@ -21,17 +24,39 @@ void tune(tcp::socket& socket) {
   socket.non_blocking(true, ignored);
 }
 
+// Where a trusted peer's bytes go while its PROXY header is read: after room for the header
+// Pinwheel sends on, so client bytes that came with the header can be sent on behind it
+// without moving them.
+constexpr std::size_t kHeaderRoom = 128;
+static_assert(kHeaderRoom >= proxy_protocol::kMaxEncodedBytes);
+
+bool trusted(const std::vector<address_range>& ranges, const asio::ip::address& a) {
+  for (const address_range& r : ranges)
+    if (r.contains(a)) return true;
+  return false;
+}
+
+// True when `bytes` open with a PROXY header's first bytes (v1 text or the v2 signature).
+bool starts_like_header(std::string_view bytes) {
+  using status = proxy_protocol::parse_result::status;
+  return bytes.size() >= 6 && proxy_protocol::parse_header(bytes).what != status::invalid;
+}
+
 }  // namespace
 
-session::session(tcp::socket downstream, const tcp::endpoint& client, proxy_context& context)
+session::session(tcp::socket downstream, const tcp::endpoint& client, const tcp::endpoint& local,
+                 proxy_context& context)
     : downstream_(std::move(downstream)),
       upstream_(downstream_.get_executor()),
       client_(client),
+      peer_(client),
+      destination_(local),
       context_(context),
       accepted_(std::chrono::steady_clock::now()) {}
 
 session::~session() {
   if (backend_ != nullptr) context_.pool.drop_connection(*backend_);
+  if (admitted_) context_.limiter->release(client_.address());
 }
 
 connection_record session::record(std::chrono::steady_clock::time_point now) const {
@@ -50,7 +75,88 @@ connection_record session::record(std::chrono::steady_clock::time_point now) con
 
 void session::start() {
   tune(downstream_);
-  connect_next();
+  header_pending_ = context_.send_proxy != proxy_protocol::version::none;
+  if (context_.trusted != nullptr) {
+    if (trusted(*context_.trusted, peer_.address())) return read_header();
+    screen_first_bytes_ = true;
+  }
+  if (admit()) connect_next();
+}
+
+void session::read_header() {
+  reading_header_ = true;
+  quiet_ticks_ = 0;
+  ++pending_;
+  downstream_.async_wait(tcp::socket::wait_read, [this](const asio::error_code& ec) {
+    on_header_readable(ec);
+    handler_done();
+  });
+}
+
+void session::on_header_readable(const asio::error_code& ec) {
+  if (closed_) return;
+  if (ec) return end(end_reason::client_reset, true);
+  // The bytes so far sit in [kHeaderRoom, unsent_end) of to_upstream_'s buffer.
+  direction& d = to_upstream_;
+  if (!d.buffer) {
+    d.buffer = context_.small_buffers.borrow();
+    if (!d.buffer) return end(end_reason::local_error, true);
+    d.unsent_begin = d.unsent_end = kHeaderRoom;
+  }
+  asio::error_code read_ec;
+  std::size_t n = downstream_.read_some(
+      asio::buffer(d.buffer.data() + d.unsent_end, d.buffer.size() - d.unsent_end), read_ec);
+  if (read_ec == asio::error::would_block) return read_header();
+  if (read_ec) {
+    detail_ = "the connection ended before the header did";
+    return end(end_reason::proxy_header, true);
+  }
+  d.unsent_end += n;
+  auto parsed = proxy_protocol::parse_header(
+      std::string_view(d.buffer.data() + kHeaderRoom, d.unsent_end - kHeaderRoom));
+  using status = proxy_protocol::parse_result::status;
+  if (parsed.what == status::incomplete) return read_header();
+  if (parsed.what == status::invalid) {
+    detail_ = parsed.error.data();  // the parser's messages are string literals
+    return end(end_reason::proxy_header, true);
+  }
+  reading_header_ = false;
+  activity_ = true;
+  if (parsed.header.source) {
+    client_ = *parsed.header.source;
+    destination_ = *parsed.header.destination;
+  }
+  d.unsent_begin = kHeaderRoom + parsed.consumed;
+  if (d.unsent_begin == d.unsent_end) d.buffer.give_back();
+  if (admit()) connect_next();
+}
+
+bool session::admit() {
+  if (context_.limiter == nullptr || !context_.limiter->enabled()) return true;
+  switch (context_.limiter->admit(client_.address())) {
+    case client_limiter::verdict::admitted:
+      admitted_ = true;
+      return true;
+    case client_limiter::verdict::too_many_connections:
+      end(end_reason::per_client_connections, true);
+      return false;
+    case client_limiter::verdict::too_fast:
+      end(end_reason::per_client_rate, true);
+      return false;
+  }
+  return false;
+}
+
+std::size_t session::encode_header(char* out) {
+  if (destination_.address().is_unspecified()) {
+    // A wildcard listener: the kernel knows which of our addresses the client reached.
+    asio::error_code ec;
+    tcp::endpoint local = downstream_.local_endpoint(ec);
+    if (!ec) destination_ = local;
+  }
+  auto header = proxy_protocol::encode(context_.send_proxy, client_, destination_);
+  std::memcpy(out, header.bytes.data(), header.size);
+  return header.size;
 }
 
 void session::connect_next() {
@@ -100,8 +206,20 @@ void session::on_connect(const asio::error_code& result) {
     connected_ = std::chrono::steady_clock::now();
     ++candidate.total_connections;
     activity_ = true;
-    // The client usually sent its first bytes already: try them now, without waiting.
-    on_readable(to_upstream_, {});
+    direction& d = to_upstream_;
+    if (d.buffer) {
+      // Client bytes that came with its PROXY header: send them on, our header before them.
+      if (std::exchange(header_pending_, false)) {
+        char header[proxy_protocol::kMaxEncodedBytes];
+        std::size_t size = encode_header(header);
+        d.unsent_begin -= size;
+        std::memcpy(d.buffer.data() + d.unsent_begin, header, size);
+      }
+      if (forward(d, d.unsent_begin, d.unsent_end)) read(d);
+    } else {
+      // The client usually sent its first bytes already: try them now, without waiting.
+      on_readable(d, {});
+    }
     if (!closed_) read(to_downstream_);
     return;
   }
@@ -155,14 +273,28 @@ void session::on_readable(direction& d, const asio::error_code& ec) {
   if (ec) return end(d.from_reset, true);
   borrow(d);
   if (!d.buffer) return end(end_reason::local_error, true);
+  std::size_t prefix = 0;
+  if (&d == &to_upstream_ && std::exchange(header_pending_, false))
+    prefix = encode_header(d.buffer.data());
   asio::error_code read_ec;
-  std::size_t n = d.from.read_some(asio::buffer(d.buffer.data(), d.buffer.size()), read_ec);
+  std::size_t n =
+      d.from.read_some(asio::buffer(d.buffer.data() + prefix, d.buffer.size() - prefix), read_ec);
+  if (prefix > 0 && read_ec) {
+    // No client bytes to go with the header (the server may speak first): send it alone now.
+    if (!forward(d, 0, prefix)) return;
+    if (read_ec != asio::error::would_block) return on_read(d, read_ec, 0);
+  }
   if (read_ec == asio::error::would_block) {
     // Nothing there after all: park again rather than hold the buffer.
     d.buffer.give_back();
     return read(d);
   }
-  on_read(d, read_ec, n);
+  if (!read_ec && &d == &to_upstream_ && std::exchange(screen_first_bytes_, false) &&
+      starts_like_header(std::string_view(d.buffer.data() + prefix, n))) {
+    // Only trusted peers may name the client: anyone else would choose their own address.
+    return end(end_reason::proxy_header_untrusted, true);
+  }
+  on_read(d, read_ec, prefix + n);
 }
 
 void session::on_read(direction& d, asio::error_code ec, std::size_t n) {
@@ -189,15 +321,7 @@ void session::on_read(direction& d, asio::error_code ec, std::size_t n) {
   activity_ = true;
   d.bytes += n;
 
-  std::size_t written = d.to.write_some(asio::buffer(d.buffer.data(), n), ec);
-  if (ec == asio::error::would_block) ec = {}, written = 0;
-  if (ec) return end(d.to_reset, true);
-  if (written < n) {
-    // The receiver is slower: wait for room, holding this one buffer (backpressure).
-    d.unsent_begin = written;
-    d.unsent_end = n;
-    return write_rest(d);
-  }
+  if (!forward(d, 0, n)) return;
   if (n == d.buffer.size() && !d.large) {
     // A bulk flow: bigger buffers mean fewer system calls per byte.
     d.large = true;
@@ -205,6 +329,24 @@ void session::on_read(direction& d, asio::error_code ec, std::size_t n) {
     borrow(d);
   }
   read(d);
+}
+
+bool session::forward(direction& d, std::size_t begin, std::size_t end) {
+  asio::error_code ec;
+  std::size_t written = d.to.write_some(asio::buffer(d.buffer.data() + begin, end - begin), ec);
+  if (ec == asio::error::would_block) ec = {}, written = 0;
+  if (ec) {
+    this->end(d.to_reset, true);
+    return false;
+  }
+  if (begin + written < end) {
+    // The receiver is slower: wait for room, holding this one buffer (backpressure).
+    d.unsent_begin = begin + written;
+    d.unsent_end = end;
+    write_rest(d);
+    return false;
+  }
+  return true;
 }
 
 void session::write_rest(direction& d) {
@@ -272,6 +414,13 @@ void session::handler_done() {
 
 void session::tick() {
   if (closed_) return;
+  if (reading_header_) {
+    // Counted from the start, not from the last byte: a header dribbled in a byte at a time
+    // must not hold the connection open forever.
+    if (++quiet_ticks_ >= context_.header_timeout_ticks)
+      end(end_reason::proxy_header_timeout, true);
+    return;
+  }
   // Only quiet sessions with a write waiting pay for the system calls.
   if (!activity_ && (peer_took_bytes(to_upstream_) | peer_took_bytes(to_downstream_)))
     activity_ = true;

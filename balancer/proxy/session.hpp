@@ -1,10 +1,11 @@
 // One proxied connection: downstream (the client) to upstream (a backend).
 //
-// Reads top to bottom: choose a backend (or wait up to connect_timeout for one to become
-// usable), connect (retrying elsewhere), relay both ways, account. Both sockets and their
-// buffers belong to the session and die with it. Bytes are opaque; end-of-stream is forwarded
-// as end-of-stream (half-close) and a reset as a reset. Whenever the proxy drops bytes it
-// resets, so a cut never looks like a complete exchange.
+// Reads top to bottom: (from a trusted peer with accept_proxy: read the PROXY header, which
+// names the client) admit the client under the per-client limits, choose a backend (or wait up to
+// connect_timeout for one to become usable), connect (retrying elsewhere), relay both ways,
+// account. Both sockets and their buffers belong to the session and die with it. Bytes are opaque;
+// end-of-stream is forwarded as end-of-stream (half-close) and a reset as a reset. Whenever the
+// proxy drops bytes it resets, so a cut never looks like a complete exchange.
 //
 // Each direction is a small state machine of Asio completion handlers rather than a
 // coroutine: an idle connection then costs a few hundred bytes. A busy ("hot") direction
@@ -17,6 +18,9 @@
 // Lifetime: heap-allocated by the server; it hands itself to proxy_context::on_end once closed
 // and no handler of its is pending. Buffers go back to their pools only from a handler that
 // has completed, or with the session itself, never while an operation may point into them.
+// With send_proxy, the PROXY header goes in the same buffer right before the client's first
+// bytes, so both leave in one write; only when the client has sent nothing by the time the
+// backend accepts (server-speaks-first protocols) does the header go alone, at once.
 // Single-threaded: all calls on the io_context's thread.
 #pragma once
 
@@ -26,10 +30,13 @@
 #include <optional>
 #include <vector>
 
+#include "config/address_range.hpp"
 #include "pool/backend_pool.hpp"
 #include "proxy/buffer_pool.hpp"
+#include "proxy/client_limiter.hpp"
 #include "proxy/connection_record.hpp"
 #include "proxy/end_reason.hpp"
+#include "proxy_protocol/proxy_header.hpp"
 #include "strategy/strategy.hpp"
 
 namespace pinwheel {
@@ -51,6 +58,14 @@ struct proxy_context {
   /// silent.
   unsigned connect_timeout_ticks = 8;
   unsigned idle_timeout_ticks = 240;
+  /// Ticks a trusted peer has to send its whole PROXY header.
+  unsigned header_timeout_ticks = 24;
+  /// With accept_proxy: the peers whose PROXY headers are read and believed; null: none.
+  const std::vector<address_range>* trusted = nullptr;
+  /// The PROXY header sent first on each backend connection.
+  proxy_protocol::version send_proxy = proxy_protocol::version::none;
+  /// Per-client limits; null: none.
+  client_limiter* limiter = nullptr;
   /// Told about each connect that failed through the backend's fault (passive health checks).
   std::function<void(backend&, const std::error_code&)> on_connect_failure;
   /// Told when the balancer itself ran out of descriptors or memory (accepting pauses).
@@ -63,8 +78,9 @@ struct proxy_context {
 
 class session {
  public:
+  /// `client` as accept() reported it; `local` the listener's address (its port at least).
   session(asio::ip::tcp::socket downstream, const asio::ip::tcp::endpoint& client,
-          proxy_context& context);
+          const asio::ip::tcp::endpoint& local, proxy_context& context);
   /// Releases its backend connection; its buffers go back to their pools.
   ~session();
   session(const session&) = delete;
@@ -86,10 +102,16 @@ class session {
 
   /// Why it ended; set once it has.
   std::optional<end_reason> reason() const { return reason_; }
-  /// The client's address, as accepted.
+  /// The client's address: from the PROXY header when a trusted peer sent one, else the
+  /// connection's own. Strategies, limits and the log all use this one.
   const asio::ip::tcp::endpoint& client() const { return client_; }
   /// What the access log says about it; `now` is when it ended.
   connection_record record(std::chrono::steady_clock::time_point now) const;
+  /// The connection's own peer (a balancer in front when client() came from a header).
+  const asio::ip::tcp::endpoint& peer() const { return peer_; }
+  /// Why a rejected connection was rejected, in detail (e.g. the PROXY header's fault); null
+  /// when there is nothing to add to reason().
+  const char* detail() const { return detail_; }
 
   /// Intrusive links for the server's list of live sessions.
   session* prev = nullptr;
@@ -114,12 +136,22 @@ class session {
     std::uint64_t bytes = 0;  // read from `from`
   };
 
+  /// Waits for, reads and parses a trusted peer's PROXY header, then goes on to admit().
+  void read_header();
+  void on_header_readable(const asio::error_code& ec);
+  /// Applies the per-client limits; false when the connection was turned away.
+  bool admit();
   void connect_next();
   void on_connect(const asio::error_code& ec);
   void read(direction& d);
   void on_readable(direction& d, const asio::error_code& ec);
   void on_read(direction& d, asio::error_code ec, std::size_t n);
+  /// Writes bytes [begin, end) of d's buffer: at once if the socket takes them, else from
+  /// write_rest() (then false: that write continues the direction).
+  bool forward(direction& d, std::size_t begin, std::size_t end);
   void write_rest(direction& d);
+  /// Encodes the PROXY header for the backend into `out` (kMaxEncodedBytes); returns its size.
+  std::size_t encode_header(char* out);
   void on_written(direction& d, const asio::error_code& ec, std::size_t n);
   /// While a write waits: whether the peer took bytes from the kernel's send queue since the
   /// last tick. The kernel only wakes a writer once half its (multi-megabyte) queue is free,
@@ -138,7 +170,12 @@ class session {
   asio::ip::tcp::socket downstream_;
   asio::ip::tcp::socket upstream_;
   asio::ip::tcp::endpoint client_;
+  asio::ip::tcp::endpoint peer_;
+  /// The address the client connected to: the listener's (wildcard until asked), or the
+  /// PROXY header's destination.
+  asio::ip::tcp::endpoint destination_;
   proxy_context& context_;
+  const char* detail_ = nullptr;
   /// Client bytes on their way to the backend, and the backend's on their way back.
   direction to_upstream_{downstream_, upstream_, end_reason::backend_reset,
                          end_reason::client_reset};
@@ -157,6 +194,10 @@ class session {
   bool waiting_ = false;  // for a usable backend
   bool connecting_ = false;
   bool connect_timed_out_ = false;
+  bool reading_header_ = false;
+  bool header_pending_ = false;      // the PROXY header for the backend is still to send
+  bool screen_first_bytes_ = false;  // an untrusted peer: its first bytes must not be a header
+  bool admitted_ = false;            // counted by the limiter: released with the session
   /// Set whenever bytes move; cleared by tick().
   bool activity_ = true;
   unsigned quiet_ticks_ = 0;

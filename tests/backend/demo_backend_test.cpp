@@ -75,11 +75,43 @@ TEST_F(demo_backend_test, WhoamiReportsPidIndexAndCpu) {
   EXPECT_EQ(r.headers.at("content-type"), "application/json");
   std::smatch m;
   ASSERT_TRUE(std::regex_match(r.body, m,
-                               std::regex(R"(\{"pid": (\d+), "index": (\d+), "cpu": (-?\d+)\})")))
+                               std::regex(R"(\{"pid": (\d+), "index": (\d+), "cpu": (-?\d+), )"
+                                          R"re("client": "127\.0\.0\.1:(\d+)"\})re")))
       << r.body;
   EXPECT_EQ(std::stoi(m[1]), backend_->pid());
   EXPECT_EQ(std::stoi(m[2]), 3);
   EXPECT_GE(std::stoi(m[3]), 0);
+}
+
+TEST(demo_backend, ProxyProtocolHeaderNamesTheClient) {
+  child_process backend({BACKEND_BIN, "--port", "0", "--proxy-protocol"});
+  const std::uint16_t port = announced_port(backend);
+  ASSERT_NE(port, 0) << backend.output();
+  {
+    // v1, with the request in the same packet.
+    tcp_client c(port);
+    c.send_all(
+        "PROXY TCP4 192.0.2.7 127.0.0.1 51234 80\r\nGET /whoami HTTP/1.1\r\nHost: x\r\n"
+        "Connection: close\r\n\r\n");
+    std::string reply = c.read_until_eof(reply_timeout);
+    EXPECT_NE(reply.find("\"client\": \"192.0.2.7:51234\""), std::string::npos) << reply;
+  }
+  {
+    // v2 LOCAL (a health check): the connection's own address.
+    tcp_client c(port);
+    c.send_all(std::string("\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00", 16));
+    c.send_all("GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    std::string reply = c.read_until_eof(reply_timeout);
+    EXPECT_NE(reply.find("\"client\": \"127.0.0.1:"), std::string::npos) << reply;
+  }
+  {
+    // No header: dropped, and said so.
+    tcp_client c(port);
+    c.send_all("GET /whoami HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(c.read_until_eof(reply_timeout), "");
+    EXPECT_TRUE(backend.wait_for_line("bad PROXY header: not a PROXY protocol header", 5s))
+        << backend.output();
+  }
 }
 
 TEST_F(demo_backend_test, SlowBurnsAtLeastTheAskedTime) {

@@ -85,9 +85,9 @@ bool running_balancer::wait_backends_up(std::size_t count, std::chrono::millisec
 
 whoami parse_whoami(const std::string& text) {
   std::smatch m;
-  std::regex json(R"(\{"pid": (\d+), "index": (\d+), "cpu": (-?\d+)\})");
+  std::regex json(R"re(\{"pid": (\d+), "index": (\d+), "cpu": (-?\d+), "client": "([^"]*)"\})re");
   if (!std::regex_search(text, m, json)) throw std::runtime_error("no /whoami answer in: " + text);
-  return {static_cast<pid_t>(std::stoi(m[1])), std::stoi(m[2]), std::stoi(m[3])};
+  return {static_cast<pid_t>(std::stoi(m[1])), std::stoi(m[2]), std::stoi(m[3]), m[4]};
 }
 
 whoami ask_whoami(std::uint16_t port) {
@@ -96,9 +96,12 @@ whoami ask_whoami(std::uint16_t port) {
   return parse_whoami(r.body);
 }
 
-own_backend::own_backend(int index)
-    : process(std::make_unique<child_process>(
-          std::vector<std::string>{BACKEND_BIN, "--port", "0", "--index", std::to_string(index)})) {
+own_backend::own_backend(int index, const std::vector<std::string>& extra_args)
+    : process(std::make_unique<child_process>([&] {
+        std::vector<std::string> argv{BACKEND_BIN, "--port", "0", "--index", std::to_string(index)};
+        argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+        return argv;
+      }())) {
   auto line = process->wait_for_line(R"( listening on [^ ]*:(\d+) \(pid)", 10s);
   if (!line) throw std::runtime_error("the demo backend did not start:\n" + process->output());
   port = static_cast<std::uint16_t>(std::stoi((*line)[1]));

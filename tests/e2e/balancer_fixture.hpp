@@ -60,6 +60,8 @@ struct whoami {
   pid_t pid = 0;
   int index = -1;
   int cpu = -1;
+  /// The client address the backend saw, "ip:port".
+  std::string client;
 };
 
 /// The /whoami JSON found in `text`; throws if there is none.
@@ -70,8 +72,9 @@ whoami ask_whoami(std::uint16_t port);
 
 /// A demo backend the test runs itself (not spawned by Pinwheel), on a port the kernel picked.
 struct own_backend {
-  /// Starts it with `--index index` on port 0 and reads the port it announces; throws if none.
-  explicit own_backend(int index);
+  /// Starts it with `--index index` (and `extra_args`) on port 0 and reads the port it
+  /// announces; throws if none.
+  explicit own_backend(int index, const std::vector<std::string>& extra_args = {});
   std::unique_ptr<child_process> process;
   std::uint16_t port = 0;
 };

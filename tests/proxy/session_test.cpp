@@ -51,7 +51,7 @@ TEST(Session, BuffersStayLentUntilTheAbortedOperationsHaveCompleted) {
   client.connect(front.local_endpoint());
   tcp::endpoint peer;
   tcp::socket downstream = front.accept(peer);
-  auto* s = new session(std::move(downstream), peer, context);
+  auto* s = new session(std::move(downstream), peer, front.local_endpoint(), context);
   s->start();
 
   tcp::socket upstream(io);
