@@ -35,7 +35,8 @@ constexpr std::size_t kLimiterSpare = 65'536;
 void fill_pool(backend_pool& pool, const options& o, const run_plan& plan) {
   for (const backend_plan& p : plan.backends) {
     backend b;
-    b.name = std::to_string(p.index);
+    b.name = p.name;
+    b.weight = p.weight;
     b.endpoint = p.endpoint;
     b.cpu = p.cpu;
     b.argv = p.argv;
@@ -50,7 +51,9 @@ random_source seeded_random() {
 }
 
 std::unique_ptr<strategy> make_chosen_strategy(const options& o, backend_pool& pool) {
-  auto s = make_strategy(o.balancer.strategy, pool, seeded_random());
+  strategy_inputs inputs{seeded_random(), [] { return std::chrono::steady_clock::now(); },
+                         o.backends.slow_start};
+  auto s = make_strategy(o.balancer.strategy, pool, std::move(inputs));
   pool.set_listener(s.get());
   return s;
 }
