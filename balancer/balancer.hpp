@@ -9,7 +9,8 @@
 //                             a second one cuts the drain short (RST), a third SIGKILLs the
 //                             backends.
 //   SIGHUP                    reload: not supported yet, logged and ignored.
-//   SIGUSR1                   reopen log files: logs go to stderr only, logged and ignored.
+//   SIGUSR1                   reopen the access log file (logrotate's convention: rename it,
+//                             send USR1, the next lines go to a new file); logged.
 //   SIGUSR2, SIGALRM          logged and ignored.
 //   SIGPIPE                   ignored: a write to a closed peer is an error code, not a death.
 // When every spawned backend has been given up, it stops and exits 1, so a service manager
@@ -26,6 +27,7 @@
 #include "health/health_checker.hpp"
 #include "metrics/metrics_server.hpp"
 #include "pool/backend_pool.hpp"
+#include "proxy/access_log.hpp"
 #include "proxy/buffer_pool.hpp"
 #include "proxy/server.hpp"
 #include "proxy/session.hpp"
@@ -59,12 +61,16 @@ class balancer {
   /// Called on the metrics thread: asks the event loop for a snapshot and waits for it, up to
   /// a second; nothing if the loop did not answer (busy, wedged or stopped).
   std::optional<balancer_snapshot> snapshot_from_loop();
+  /// Opens [access_log] path if enabled; throws config_error naming the key if it cannot.
+  void open_access_log();
+  void reopen_access_log();
 
   const options& options_;
   const run_plan& plan_;
   asio::io_context io_;
   backend_pool pool_;
   std::unique_ptr<strategy> strategy_;
+  std::unique_ptr<access_log> access_log_;
   buffer_pool small_buffers_;
   buffer_pool large_buffers_;
   health_checker health_;

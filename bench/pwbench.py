@@ -39,12 +39,14 @@ DEFAULT_PACKAGES = ("haproxy nginx libnginx-mod-stream wrk iperf3 gnuplot-nox fo
                     "python3 procps util-linux iproute2")
 
 TARGETS = ["pinwheel", "haproxy", "nginx", "direct"]
-# Not run unless named in --targets: Pinwheel with [metrics] enabled = false, to measure what
-# the metrics cost against "pinwheel" (metrics on, the default) in the same run.
-EXTRA_TARGETS = ["pinwheel-nometrics"]
+# Opt-in (--targets): Pinwheel with [metrics] enabled = false, to measure what the metrics cost
+# against "pinwheel" (metrics on, the default) in the same run; Pinwheel with its access log
+# on, a line per connection to a file.
+EXTRA_TARGETS = ["pinwheel-nometrics", "pinwheel-log"]
 TARGET_LABEL = {"pinwheel": "Pinwheel", "haproxy": "HAProxy",
                 "nginx": "nginx stream", "direct": "direct",
-                "pinwheel-nometrics": "Pinwheel (metrics off)"}
+                "pinwheel-nometrics": "Pinwheel (metrics off)",
+                "pinwheel-log": "Pinwheel + access log"}
 TESTS = ["keepalive", "close", "bulk", "idle"]
 TEST_LABEL = {"keepalive": "keep-alive requests (wrk)",
               "close": "new connection per request (wrk, Connection: close)",
@@ -476,14 +478,17 @@ class Bench:
             body = (NGINX_STREAM_CONF.replace("@PORT@", str(port))
                     .replace("@SERVERS@", servers).replace("@MODULE@", NGINX_STREAM_MODULE))
             proc = self.start_nginx(f"nginx-stream-{kind}", body, port, a.proxy_cpu)
-        elif target in ("pinwheel", "pinwheel-nometrics"):
+        elif target in ("pinwheel", "pinwheel-nometrics", "pinwheel-log"):
             d = self.path(f"{target}-{kind}")
             d.mkdir()
             servers = ", ".join(f'"127.0.0.1:{p}"' for p in upstream)
             conf = d / "pinwheel.toml"
-            metrics = "true" if target == "pinwheel" else "false"
-            conf.write_text(PINWHEEL_CONF.format(port=port, cpu=a.proxy_cpu, servers=servers,
-                                                 metrics=metrics))
+            metrics = "false" if target == "pinwheel-nometrics" else "true"
+            text = PINWHEEL_CONF.format(port=port, cpu=a.proxy_cpu, servers=servers,
+                                        metrics=metrics)
+            if target == "pinwheel-log":
+                text += PINWHEEL_ACCESS_LOG_CONF.format(path=d / "access.log")
+            conf.write_text(text)
             logfile = d / "pinwheel.log"
             proc = self.procs.start("pinwheel", [str(a.pinwheel), "--config", str(conf)],
                                     cpu=a.proxy_cpu, log=logfile)
@@ -827,6 +832,13 @@ enabled = {metrics}
 listen = "127.0.0.1:0"
 """
 
+PINWHEEL_ACCESS_LOG_CONF = """
+[access_log]
+enabled = true
+path = "{path}"
+format = "text"
+"""
+
 PINWHEEL_SCALING_CONF = """\
 [balancer]
 listen = "127.0.0.1:{port}"
@@ -1044,7 +1056,8 @@ def write_plot(out_dir, summary, targets, log):
             f.write(f'"{short}\\n[{unit}]" ' + " ".join(cells) + "\n")
     gp = out_dir / "plot.gp"
     colours = {"pinwheel": "#d95f02", "haproxy": "#1b9e77", "nginx": "#7570b3",
-               "pinwheel-nometrics": "#e6ab02"}
+               "pinwheel-nometrics": "#e6ab02",
+               "pinwheel-log": "#e7298a"}
     series = []
     for i, t in enumerate(proxies):
         c = 2 + 3 * i
@@ -1262,7 +1275,7 @@ def parse_args(argv):
     ap.add_argument("--connections", type=int, default=50, help="wrk connections (-c)")
     ap.add_argument("--targets", default=",".join(TARGETS),
                     help="comma-separated subset of " + ",".join(TARGETS) + "; also "
-                    + ",".join(EXTRA_TARGETS) + " (Pinwheel with metrics off)")
+                    + ",".join(EXTRA_TARGETS) + " (Pinwheel with metrics off, with the access log)")
     ap.add_argument("--tests", default=",".join(TESTS),
                     help="comma-separated subset of " + ",".join(TESTS))
     ap.add_argument("--pinwheel", default=str(REPO_DIR / "build/balancer/pinwheel"),

@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "config/address.hpp"
@@ -83,6 +84,10 @@ class table_reader {
 
   void read(std::string_view key, std::string& out) {
     if (auto* v = typed<toml::value<std::string>>(key, "a string")) out = v->get();
+  }
+
+  void read(std::string_view key, bool& out) {
+    if (auto* v = typed<toml::value<bool>>(key, "true or false")) out = v->get();
   }
 
   void read(std::string_view key, int& out, std::int64_t min, std::int64_t max) {
@@ -562,6 +567,25 @@ void read_metrics(table_reader& t, metrics_options& m) {
     if (!endpoint) t.fail(*node, "listen", error);
     m.listen = *endpoint;
   }
+}
+
+void read_access_log(table_reader& t, access_log_options& a, const std::string& config_path) {
+  t.read("enabled", a.enabled);
+  t.read("path", a.path);
+  if (const toml::node* node = t.find("path"); node != nullptr && a.path.empty())
+    t.fail(*node, "path", "is empty; give a file, \"stderr\" or \"stdout\"");
+  // Like a backend's command: relative to the config file, not to wherever Pinwheel started.
+  if (a.path != "stderr" && a.path != "stdout" && std::filesystem::path(a.path).is_relative())
+    a.path = (std::filesystem::path(config_path).parent_path() / a.path).string();
+  std::string format = a.format == access_log_format::json ? "json" : "text";
+  t.read("format", format);
+  if (format == "text")
+    a.format = access_log_format::text;
+  else if (format == "json")
+    a.format = access_log_format::json;
+  else
+    t.fail(*t.find("format"), "format",
+           in_quotes(format) + " is not a format; use \"text\" or \"json\"");
   t.reject_unknown();
 }
 
@@ -710,6 +734,7 @@ options load_config_text(const std::string& text, const std::string& path, const
   const toml::table* backends = section("backends");
   const toml::table* health = section("health");
   const toml::table* metrics = section("metrics");
+  const toml::table* access_log = section("access_log");
   const toml::table* limits = section("limits");
   top.reject_unknown();
   if (backends == nullptr) {
@@ -725,6 +750,8 @@ options load_config_text(const std::string& text, const std::string& path, const
   read_health(health_reader, o.health);
   table_reader metrics_reader(metrics, "metrics", path, o);
   read_metrics(metrics_reader, o.metrics);
+  table_reader access_log_reader(access_log, "access_log", path, o);
+  read_access_log(access_log_reader, o.access_log, path);
   table_reader limits_reader(limits, "limits", path, o);
   read_limits(limits_reader, o.limits);
   apply(parsed, o);

@@ -131,6 +131,17 @@ struct metrics_options {
   asio::ip::tcp::endpoint listen{asio::ip::address_v4::loopback(), kDefaultMetricsPort};
 };
 
+enum class access_log_format { text, json };
+
+struct access_log_options {
+  /// One line per closed connection; off by default.
+  bool enabled = false;
+  /// A file (appended to, created if missing, reopened on SIGUSR1), or "stderr" / "stdout".
+  std::string path = "stderr";
+  /// text: key=value pairs (logfmt); json: one JSON object per line.
+  access_log_format format = access_log_format::text;
+};
+
 /// Limits per client address (the PROXY header's, when accepted from a trusted peer).
 struct limits_options {
   /// Open connections one client may have; 0: no limit.
@@ -146,6 +157,7 @@ struct options {
   backends_options backends;
   health_options health;
   metrics_options metrics;
+  access_log_options access_log;
   limits_options limits;
   /// Where each key was set, "file:line:column" or "--flag", for messages found after loading.
   /// Elements of backends.servers are also recorded one by one, as "backends.servers[i]".
