@@ -86,10 +86,6 @@ class table_reader {
     if (auto* v = typed<toml::value<std::string>>(key, "a string")) out = v->get();
   }
 
-  void read(std::string_view key, bool& out) {
-    if (auto* v = typed<toml::value<bool>>(key, "true or false")) out = v->get();
-  }
-
   void read(std::string_view key, int& out, std::int64_t min, std::int64_t max) {
     auto* v = typed<toml::value<std::int64_t>>(key, "an integer");
     if (v == nullptr) return;
