@@ -563,6 +563,7 @@ void read_metrics(table_reader& t, metrics_options& m) {
     if (!endpoint) t.fail(*node, "listen", error);
     m.listen = *endpoint;
   }
+  t.reject_unknown();
 }
 
 void read_access_log(table_reader& t, access_log_options& a, const std::string& config_path) {
