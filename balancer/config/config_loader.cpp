@@ -413,6 +413,24 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
   t.reject_unknown();
 }
 
+// socket = "PATH" (relative to the config file's folder), timeout = "5s".
+void read_admin(table_reader& t, admin_options& a, const std::string& path) {
+  t.read("socket", a.socket);
+  if (const toml::node* node = t.find("socket")) {
+    if (a.socket.empty()) t.fail(*node, "socket", "is empty; give a path such as \"/run/pinwheel.sock\"");
+    if (a.socket.front() != '/') {
+      std::size_t slash = path.rfind('/');
+      if (slash != std::string::npos) a.socket = path.substr(0, slash + 1) + a.socket;
+    }
+    // sockaddr_un holds 107 characters and a terminating zero.
+    if (a.socket.size() > 107)
+      t.fail(*node, "socket", "path is " + std::to_string(a.socket.size()) +
+                                  " characters long; a Unix socket path holds at most 107");
+  }
+  t.read("timeout", a.timeout, 1ms);
+  t.reject_unknown();
+}
+
 // How a message names a byte that has no business in a request path.
 std::string character_name(unsigned char c) {
   switch (c) {
@@ -599,6 +617,7 @@ options load_config_text(const std::string& text, const std::string& path, const
   const toml::table* backends = section("backends");
   const toml::table* health = section("health");
   const toml::table* limits = section("limits");
+  const toml::table* admin = section("admin");
   top.reject_unknown();
   if (backends == nullptr) {
     throw config_error(
@@ -613,6 +632,8 @@ options load_config_text(const std::string& text, const std::string& path, const
   read_health(health_reader, o.health);
   table_reader limits_reader(limits, "limits", path, o);
   read_limits(limits_reader, o.limits);
+  table_reader admin_reader(admin, "admin", path, o);
+  read_admin(admin_reader, o.admin, path);
   apply(parsed, o);
   return o;
 }

@@ -26,7 +26,8 @@ fail() {
 
 grep -q "^ExecStart=$installed_binary " "$unit" || fail "ExecStart does not run $installed_binary"
 for setting in KillMode=mixed User=pinwheel NoNewPrivileges=yes ProtectSystem=strict \
-  "AmbientCapabilities=CAP_NET_BIND_SERVICE" Restart=on-failure; do
+  "AmbientCapabilities=CAP_NET_BIND_SERVICE" Restart=on-failure \
+  'ExecReload=/bin/kill -HUP $MAINPID' RuntimeDirectory=pinwheel; do
   grep -qx "$setting" "$unit" || fail "$unit lacks $setting"
 done
 
