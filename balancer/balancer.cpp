@@ -2,15 +2,15 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
-#include <algorithm>
 #include <random>
 
 #include "common/spawn_background.hpp"
 #include "config/address.hpp"
-#include "config/config_error.hpp"
 #include "config/config_diff.hpp"
+#include "config/config_error.hpp"
 #include "config/cpu_plan.hpp"
 #include "config/descriptor_limit.hpp"
 #include "config/host_facts.hpp"
@@ -50,9 +50,13 @@ void fill_pool(backend_pool& pool, const options& o, const run_plan& plan) {
     pool.add(backend_for(p, std::to_string(p.index), o.health));
 }
 
-// The try_bind of a reload: the addresses this run holds itself count as free.
-host_facts reload_host_facts(std::vector<asio::ip::tcp::endpoint> held) {
+// The host as a reload plans on it: the cores as they were at start-up (the balancer has
+// pinned itself since, so its own affinity now names one core), and the addresses this run
+// holds itself count as free.
+host_facts reload_host_facts(const std::vector<int>& cpus,
+                             std::vector<asio::ip::tcp::endpoint> held) {
   host_facts facts = read_host_facts();
+  facts.cpus = cpus;
   auto real = facts.try_bind;
   facts.try_bind = [held = std::move(held), real](const asio::ip::tcp::endpoint& e, bool reuse) {
     if (std::find(held.begin(), held.end(), e) != held.end()) return std::error_code();
@@ -108,6 +112,8 @@ balancer::balancer(options& o, run_plan& plan, overrides flags)
 }
 
 int balancer::run() {
+  // Before pinning: reloads plan on the cores this process was given.
+  host_cpus_ = read_host_facts().cpus;
   if (auto ec = pin_to_cpu(0, plan_.balancer_cpu)) {
     log_warning("cannot pin the balancer to cpu ", plan_.balancer_cpu, ": ", ec.message(),
                 "; running unpinned");
@@ -258,7 +264,8 @@ asio::awaitable<void> balancer::shutdown() {
 admin_result balancer::restart(backend& b) {
   if (stopping_) return {false, "the balancer is stopping"};
   if (!b.spawned() || !rolling_)
-    return {false, "backend " + b.name + " is a server Pinwheel does not spawn; it cannot restart it"};
+    return {false,
+            "backend " + b.name + " is a server Pinwheel does not spawn; it cannot restart it"};
   rolling_->restart(b);
   log("admin: restart of backend ", b.name, " queued");
   return {true, "restart of backend " + b.name + " queued (drain, stop, start, wait until up); " +
@@ -310,7 +317,7 @@ admin_result balancer::reload() {
     if (next.backends.base_port != 0) {
       for (const backend* b : pool_.members()) held.push_back(b->endpoint);
     }
-    next_plan = make_plan(next, reload_host_facts(std::move(held)));
+    next_plan = make_plan(next, reload_host_facts(host_cpus_, std::move(held)));
   } catch (const config_error& e) {
     log("reload rejected, nothing changed: ", e.what());
     return {false, std::string("reload rejected, nothing changed: ") + e.what()};

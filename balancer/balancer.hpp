@@ -94,6 +94,8 @@ class balancer : public admin_actions {
   std::optional<rolling_restart> rolling_;
   admin_protocol admin_protocol_;
   std::optional<admin_server> admin_server_;
+  /// The cores the process was allowed at start, before pinning itself (for reload plans).
+  std::vector<int> host_cpus_;
   /// Names for servers added by a reload: never one used before in this run.
   std::size_t next_server_name_ = 0;
   int stop_signals_seen_ = 0;

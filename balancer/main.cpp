@@ -60,9 +60,9 @@ CLI::App* add_ctl(CLI::App& app, ctl_command& ctl) {
                   named{"restart", "Restart one backend without dropping a connection", "backend"},
                   named{"strategy", "Switch the balancing strategy", "strategy"}}) {
     CLI::App* v = sub->add_subcommand(n.verb, n.help);
-    v->add_option("name", ctl.argument,
-                  std::string(n.what) == "backend" ? "The backend's name or index"
-                                                   : "The strategy's name")
+    v->add_option(
+         "name", ctl.argument,
+         std::string(n.what) == "backend" ? "The backend's name or index" : "The strategy's name")
         ->required();
     std::string verb_name = n.verb;
     v->callback([&ctl, verb_name] { ctl.line = verb_name + " " + ctl.argument; });
@@ -83,15 +83,14 @@ int run_ctl(ctl_command& ctl) {
   }
   if (ctl.socket_path.empty()) {
     try {
-      options o = load_config(ctl.config_path);
-      if (o.admin.socket.empty()) {
-        std::cerr << "pinwheel ctl: " << ctl.config_path
-                  << " has no [admin] socket; add socket = \"PATH\" there and restart Pinwheel\n";
-        return 2;
-      }
-      ctl.socket_path = o.admin.socket;
+      ctl.socket_path = admin_socket_of(ctl.config_path);
     } catch (const config_error& e) {
       std::cerr << "pinwheel ctl: " << e.what() << "\n";
+      return 2;
+    }
+    if (ctl.socket_path.empty()) {
+      std::cerr << "pinwheel ctl: " << ctl.config_path
+                << " has no [admin] socket; add socket = \"PATH\" there and restart Pinwheel\n";
       return 2;
     }
   }

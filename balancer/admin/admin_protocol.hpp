@@ -19,8 +19,9 @@ class admin_protocol {
  public:
   using clock = std::chrono::steady_clock;
 
-  admin_protocol(backend_pool& pool, admin_actions& actions,
-                 std::function<clock::time_point()> now = [] { return clock::now(); });
+  admin_protocol(
+      backend_pool& pool, admin_actions& actions,
+      std::function<clock::time_point()> now = [] { return clock::now(); });
 
   /// The reply to one line (its newline stripped).
   std::string handle(std::string_view line);

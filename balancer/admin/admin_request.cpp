@@ -52,8 +52,8 @@ std::optional<admin_request> parse_admin_request(std::string_view line, std::str
   admin_request request;
   request.verb = std::string(words[0]);
   const std::string& verb = request.verb;
-  bool takes_name = verb == "drain" || verb == "disable" || verb == "enable" ||
-                    verb == "restart" || verb == "strategy";
+  bool takes_name = verb == "drain" || verb == "disable" || verb == "enable" || verb == "restart" ||
+                    verb == "strategy";
   bool bare = verb == "restart-all" || verb == "reload";
   if (verb == "status") {
     if (words.size() == 2 && words[1] == "--json") {

@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <array>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/read_until.hpp>
@@ -12,7 +13,6 @@
 #include <asio/streambuf.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -53,10 +53,11 @@ admin_server::admin_server(asio::io_context& io, admin_protocol& protocol,
 admin_server::~admin_server() { close(); }
 
 void admin_server::open(const std::string& path) {
-  struct stat info{};
+  struct stat info {};
   if (::lstat(path.c_str(), &info) == 0) {
     if (!S_ISSOCK(info.st_mode))
-      throw std::runtime_error(path + " exists and is not a socket; remove it or pick another path");
+      throw std::runtime_error(path +
+                               " exists and is not a socket; remove it or pick another path");
     if (someone_listens(path))
       throw std::runtime_error(path + " is in use by a running process (another Pinwheel?)");
     ::unlink(path.c_str());

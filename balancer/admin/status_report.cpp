@@ -50,9 +50,8 @@ std::string backend_state(const backend& b) {
 
 std::string status_table(std::span<backend* const> backends,
                          std::chrono::steady_clock::time_point now) {
-  std::vector<std::vector<std::string>> rows{
-      {"BACKEND", "ADDRESS", "STATE", "ADMIN", "PID", "CPU", "ACTIVE", "TOTAL", "RESTARTS",
-       "UPTIME"}};
+  std::vector<std::vector<std::string>> rows{{"BACKEND", "ADDRESS", "STATE", "ADMIN", "PID", "CPU",
+                                              "ACTIVE", "TOTAL", "RESTARTS", "UPTIME"}};
   for (const backend* b : backends) {
     bool spawned = b->spawned();
     rows.push_back({b->name, to_string(b->endpoint), backend_state(*b), to_string(b->admin),

@@ -14,7 +14,8 @@ namespace pinwheel {
 std::string backend_state(const backend& b);
 
 /// The table: backend, state, admin, pid, cpu, active, total, restarts, uptime.
-std::string status_table(std::span<backend* const> backends, std::chrono::steady_clock::time_point now);
+std::string status_table(std::span<backend* const> backends,
+                         std::chrono::steady_clock::time_point now);
 
 /// The same as one JSON object: {"strategy": ..., "backends": [{...}, ...]}.
 std::string status_json(std::span<backend* const> backends, const std::string& strategy,

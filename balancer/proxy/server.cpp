@@ -2,10 +2,10 @@
 
 #include <netinet/tcp.h>
 
+#include <algorithm>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/use_awaitable.hpp>
-#include <algorithm>
 #include <climits>
 #include <new>
 

@@ -85,9 +85,9 @@ TEST_F(AdminProtocol, RestartsStrategyAndReloadGoToTheActions) {
   EXPECT_TRUE(is_error(protocol.handle("strategy nope")));
   std::string reload = protocol.handle("reload");
   EXPECT_EQ(reload, "error: pinwheel.toml:3:1: [balancer] listen: bad\n");
-  EXPECT_EQ(actions.calls, (std::vector<std::string>{"restart web", "restart-all",
-                                                     "strategy least-connections",
-                                                     "strategy nope", "reload"}));
+  EXPECT_EQ(actions.calls,
+            (std::vector<std::string>{"restart web", "restart-all", "strategy least-connections",
+                                      "strategy nope", "reload"}));
 }
 
 TEST_F(AdminProtocol, StatusIsATableOrJson) {
@@ -114,8 +114,8 @@ TEST_F(AdminProtocol, GarbageGetsOneLineErrorAndChangesNothing) {
        {std::string(""), std::string("   "), std::string("frobnicate"), std::string("drain"),
         std::string("drain nobody"), std::string("drain 7"), std::string("drain a b"),
         std::string("status --yaml"), std::string("reload now"), std::string("restart-all 1"),
-        std::string("\x01\x02\xff", 3), std::string("drain web\0x", 11),
-        std::string(5000, 'x'), std::string("strategy")}) {
+        std::string("\x01\x02\xff", 3), std::string("drain web\0x", 11), std::string(5000, 'x'),
+        std::string("strategy")}) {
     std::string reply = protocol.handle(line);
     EXPECT_TRUE(is_error(reply)) << "line " << line.substr(0, 20) << " got " << reply;
   }

@@ -26,7 +26,8 @@ setup spawned(int count, int base_port) {
   s.o.backends.count = count;
   s.plan.balancer_cpu = 0;
   for (int i = 0; i < count; ++i) {
-    unsigned short port = static_cast<unsigned short>(base_port == 0 ? 40000 + 7 * i : base_port + i);
+    unsigned short port =
+        static_cast<unsigned short>(base_port == 0 ? 40000 + 7 * i : base_port + i);
     s.plan.backends.push_back(planned(static_cast<std::size_t>(i), port, 1 + i, s.o));
   }
   return s;
@@ -107,7 +108,9 @@ TEST(ConfigDiff, RestartOnlyKeysKeepTheirRunningValues) {
 
 TEST(ConfigDiff, ServersAreMatchedByAddress) {
   setup running, next;
-  auto at = [](unsigned short port) { return tcp::endpoint(asio::ip::address_v4::loopback(), port); };
+  auto at = [](unsigned short port) {
+    return tcp::endpoint(asio::ip::address_v4::loopback(), port);
+  };
   running.o.backends.servers = {at(1000), at(1001)};
   next.o.backends.servers = {at(1001), at(1002)};
   config_diff d = diff_configs(running.o, running.plan, next.o, next.plan);

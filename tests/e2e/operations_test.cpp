@@ -2,14 +2,14 @@
 // hot reload (SIGHUP and ctl), and faults, most of them under continuous load (load_loop:
 // a few clients, a new connection per request). Each load test prints its request and failure
 // counts.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -98,7 +98,7 @@ TEST(Ctl, StatusShowsEveryBackendAsTableAndJson) {
   ASSERT_EQ(p.size(), 2u);
   EXPECT_GT(p["0"], 0);
   EXPECT_GT(p["1"], 0);
-  struct stat info{};
+  struct stat info {};
   ASSERT_EQ(::stat(socket_of(pinwheel).c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u) << "only the balancer's user may connect";
 }
@@ -173,9 +173,9 @@ TEST(RollingRestart, OneBackendAndThenAllUnderLoadWithoutAFailedRequest) {
 
   ctl_result one = ctl(pinwheel, {"restart", "1"});
   EXPECT_EQ(one.code, 0) << one.output;
-  ASSERT_TRUE(wait_until([&] { return pids(pinwheel)["1"] != before["1"] &&
-                                      all_up_and_enabled(pinwheel, 3); },
-                         20s, 100ms))
+  ASSERT_TRUE(wait_until(
+      [&] { return pids(pinwheel)["1"] != before["1"] && all_up_and_enabled(pinwheel, 3); }, 20s,
+      100ms))
       << pinwheel.process().output();
   auto middle = pids(pinwheel);
   EXPECT_EQ(middle["0"], before["0"]) << "only backend 1 restarted";
@@ -256,7 +256,9 @@ TEST(Reload, AnInvalidConfigIsRejectedWithItsLineAndNothingChanges) {
   ctl_result r = ctl(pinwheel, {"reload"});
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(std::regex_search(
-      r.output, std::regex(R"(error: reload rejected, nothing changed: .*pinwheel\.toml:3:\d+: \[balancer\] strategy: "fastest" is not a strategy)")))
+      r.output,
+      std::regex(
+          R"(error: reload rejected, nothing changed: .*pinwheel\.toml:3:\d+: \[balancer\] strategy: "fastest" is not a strategy)")))
       << r.output;
   EXPECT_TRUE(pinwheel.process().wait_for_line("reload rejected, nothing changed", 2s));
   EXPECT_EQ(pids(pinwheel), before);
@@ -297,13 +299,18 @@ TEST(Faults, Sigkill_ConnectionsOpenedAfterTheKillAllSucceed) {
   pid_t victim = pids(pinwheel)["1"];
   auto killed_at = load_loop::clock::now();
   ASSERT_EQ(::kill(victim, SIGKILL), 0);
-  ASSERT_TRUE(wait_until([&] { auto p = pids(pinwheel)["1"]; return p != 0 && p != victim; }, 10s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto p = pids(pinwheel)["1"];
+        return p != 0 && p != victim;
+      },
+      10s));
   ASSERT_TRUE(wait_until([&] { return all_up_and_enabled(pinwheel, 3); }, 10s, 100ms));
   std::uint64_t total = load.succeeded();
   ASSERT_TRUE(wait_until([&] { return load.succeeded() > total + 20; }, 10s));
   load.stop();
-  std::cout << "kill -9 under load: " << load.summary() << ", "
-            << load.failed_since(killed_at) << " failed among connections opened after the kill\n";
+  std::cout << "kill -9 under load: " << load.summary() << ", " << load.failed_since(killed_at)
+            << " failed among connections opened after the kill\n";
   EXPECT_EQ(load.failed_since(killed_at), 0u) << load.failures();
 }
 
