@@ -38,6 +38,7 @@ constexpr std::size_t kLimiterSpare = 65'536;
 backend backend_for(const backend_plan& p, std::string name, const health_options& h) {
   backend b;
   b.name = std::move(name);
+  b.weight = p.weight;
   b.endpoint = p.endpoint;
   b.cpu = p.cpu;
   b.argv = p.argv;
@@ -46,8 +47,7 @@ backend backend_for(const backend_plan& p, std::string name, const health_option
 }
 
 void fill_pool(backend_pool& pool, const options& o, const run_plan& plan) {
-  for (const backend_plan& p : plan.backends)
-    pool.add(backend_for(p, std::to_string(p.index), o.health));
+  for (const backend_plan& p : plan.backends) pool.add(backend_for(p, p.name, o.health));
 }
 
 // The host as a reload plans on it: the cores as they were at start-up (the balancer has
@@ -70,8 +70,11 @@ random_source seeded_random() {
   return [engine] { return (*engine)(); };
 }
 
-std::unique_ptr<strategy> make_chosen_strategy(const options& o, backend_pool& pool) {
-  auto s = make_strategy(o.balancer.strategy, pool, seeded_random());
+std::unique_ptr<strategy> make_chosen_strategy(const std::string& name, const options& o,
+                                               backend_pool& pool) {
+  strategy_inputs inputs{seeded_random(), [] { return std::chrono::steady_clock::now(); },
+                         o.backends.slow_start};
+  auto s = make_strategy(name, pool, std::move(inputs));
   pool.set_listener(s.get());
   return s;
 }
@@ -84,7 +87,7 @@ balancer::balancer(options& o, run_plan& plan, overrides flags)
       flags_(std::move(flags)),
       // One thread: Asio may skip its internal locking.
       io_(1),
-      strategy_((fill_pool(pool_, o, plan), make_chosen_strategy(o, pool_))),
+      strategy_((fill_pool(pool_, o, plan), make_chosen_strategy(o.balancer.strategy, o, pool_))),
       strategy_name_(o.balancer.strategy),
       small_buffers_(kSmallBufferSize, kSmallSpares),
       large_buffers_(kLargeBufferSize, kLargeSpares, kLargeBudget),
@@ -291,16 +294,16 @@ admin_result balancer::set_strategy(const std::string& name) {
     for (const std::string& n : strategy_names()) names += (names.empty() ? "" : ", ") + n;
     return {false, "\"" + name.substr(0, 64) + "\" is not a strategy; use " + names};
   }
-  if (name != strategy_name_) {
-    // The old one may go at once: sessions ask context_.chooser anew for every pick.
-    auto next = make_strategy(name, pool_, seeded_random());
-    pool_.set_listener(next.get());
-    context_.chooser = next.get();
-    strategy_ = std::move(next);
-    log("strategy ", strategy_name_, " -> ", name);
-    strategy_name_ = name;
-  }
+  if (name != strategy_name_) install_strategy(name);
   return {true, "strategy " + name};
+}
+
+void balancer::install_strategy(const std::string& name) {
+  // The old one may go at once: sessions ask context_.chooser anew for every pick.
+  strategy_ = make_chosen_strategy(name, options_, pool_);
+  context_.chooser = strategy_.get();
+  if (name != strategy_name_) log("strategy ", strategy_name_, " -> ", name);
+  strategy_name_ = name;
 }
 
 admin_result balancer::reload() {
@@ -364,10 +367,10 @@ admin_result balancer::apply(options next, run_plan next_plan) {
   if (d.health) {
     for (backend* b : members) b->health.set_thresholds(options_.health.rise, options_.health.fall);
   }
-  if (d.strategy) set_strategy(options_.balancer.strategy);
-
   std::vector<std::string> skipped;
   if (options_.backends.spawned()) {
+    for (std::size_t i = 0; i < std::min(members.size(), next_plan.backends.size()); ++i)
+      members[i]->weight = next_plan.backends[i].weight;
     for (std::size_t i : d.restarted) {
       backend& b = *members[i];
       const backend_plan& p = next_plan.backends[i];
@@ -380,7 +383,7 @@ admin_result balancer::apply(options next, run_plan next_plan) {
     for (std::size_t i : d.removed) rolling_->remove(*members[i]);
     for (std::size_t i : d.added) {
       const backend_plan& p = next_plan.backends[i];
-      std::string name = std::to_string(p.index);
+      const std::string& name = p.name;
       if (pool_.find(name) != nullptr) {
         skipped.push_back("backend " + name + " is still being removed; reload again once it is");
         continue;
@@ -399,12 +402,24 @@ admin_result balancer::apply(options next, run_plan next_plan) {
         health_.remove(*b);
       }
     }
-    for (const auto& endpoint : d.servers_added) {
-      backend_plan p{0, endpoint, -1, {}};
-      backend& b = pool_.add(backend_for(p, std::to_string(next_server_name_++), options_.health));
+    for (const backend_plan& p : next_plan.backends) {
+      bool added = std::find(d.servers_added.begin(), d.servers_added.end(), p.endpoint) !=
+                   d.servers_added.end();
+      if (!added) {
+        for (backend* b : pool_.members()) {
+          if (b->endpoint == p.endpoint) b->weight = p.weight;
+        }
+        continue;
+      }
+      // A position-given name ("2") may be taken by a server that stays: pick a fresh one.
+      std::string name = p.name;
+      while (pool_.find(name) != nullptr) name = std::to_string(next_server_name_++);
+      backend& b = pool_.add(backend_for(p, name, options_.health));
       health_.add(b);
     }
   }
+  // Weights and slow start are read when a strategy is made: a new one takes them.
+  if (d.strategy || d.weights) install_strategy(options_.balancer.strategy);
   plan_.backends = next_plan.backends;
   // Keep plan_ describing what runs: backends being removed stay until they are gone.
   std::string summary;

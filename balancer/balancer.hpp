@@ -66,6 +66,8 @@ class balancer : public admin_actions {
  private:
   /// Applies a validated new setup; says what changed (for the log and ctl).
   admin_result apply(options next, run_plan next_plan);
+  /// Makes and installs strategy `name` (also to take new weights).
+  void install_strategy(const std::string& name);
   asio::awaitable<void> handle_signals();
   asio::awaitable<void> shutdown();
   void stop(const std::string& why, int exit_code);

@@ -15,7 +15,8 @@ cd "$root"
 
 build_packages="cmake ninja-build g++ pkg-config libasio-dev libtomlplusplus-dev libcli11-dev libhttp-parser-dev"
 # systemd: systemd-analyze checks the unit in deploy/systemd/.
-# nodejs: the edge tests put a Node.js app that reads PROXY headers behind Pinwheel (nginx,
+# nodejs: the edge tests put a Node.js app that reads PROXY headers behind Pinwheel, and
+# bench/compare runs the Node.js clustering articles' app (test compare_smoke) (nginx,
 # HAProxy, curl and iproute2's ss come with the benchmark's list or just above).
 test_packages="libgtest-dev curl systemd nodejs $(sed -n 's/^BENCH_PACKAGES="\(.*\)"$/\1/p' bench/run.sh)"
 # The formatter is pinned: another clang-format version formats some lines differently.
@@ -97,12 +98,13 @@ case "${1:-}" in
     configure_and_build build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON
     run_suite build
     # The sanitizer builds check memory and undefined behaviour (ASan+UBSan) and data races
-    # (TSan); the benchmark smoke test measures speed, which they distort, so it runs above only.
+    # (TSan); the benchmarks' smoke tests (label "bench") measure speed, which they distort, so
+    # those run above only.
     configure_and_build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPINWHEEL_SANITIZE=address
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      run_suite build-asan -E bench_smoke
+      run_suite build-asan -LE bench
     configure_and_build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPINWHEEL_SANITIZE=thread
-    TSAN_OPTIONS=halt_on_error=1 run_suite build-tsan -E bench_smoke
+    TSAN_OPTIONS=halt_on_error=1 run_suite build-tsan -LE bench
     ;;
   *)
     echo "usage: deploy/bootstrap.sh run [pinwheel args...] | test" >&2

@@ -88,6 +88,8 @@ void diff_spawned(const options& running, const run_plan& running_plan, options&
       d.restarted.push_back(i);
     }
   }
+  for (std::size_t i = 0; i < std::min(before.size(), after.size()); ++i)
+    d.weights = d.weights || after[i].weight != before[i].weight;
   for (std::size_t i = before.size(); i < after.size(); ++i) d.added.push_back(i);
   for (std::size_t i = after.size(); i < before.size(); ++i) d.removed.push_back(i);
   if (!d.restarted.empty())
@@ -100,11 +102,19 @@ void diff_spawned(const options& running, const run_plan& running_plan, options&
 void diff_servers(const options& running, const options& next, config_diff& d) {
   const auto& before = running.backends.servers;
   const auto& after = next.backends.servers;
-  for (const auto& s : after) {
-    if (std::find(before.begin(), before.end(), s) == before.end()) d.servers_added.push_back(s);
+  auto find = [](const std::vector<server_options>& in, const asio::ip::tcp::endpoint& e) {
+    return std::find_if(in.begin(), in.end(),
+                        [&e](const server_options& s) { return s.endpoint == e; });
+  };
+  for (const server_options& s : after) {
+    auto old = find(before, s.endpoint);
+    if (old == before.end())
+      d.servers_added.push_back(s.endpoint);
+    else if (old->weight != s.weight)
+      d.weights = true;
   }
-  for (const auto& s : before) {
-    if (std::find(after.begin(), after.end(), s) == after.end()) d.servers_removed.push_back(s);
+  for (const server_options& s : before) {
+    if (find(after, s.endpoint) == after.end()) d.servers_removed.push_back(s.endpoint);
   }
   for (const auto& s : d.servers_added) d.changes.push_back("server " + to_string(s) + " added");
   for (const auto& s : d.servers_removed)
@@ -142,6 +152,7 @@ config_diff diff_configs(const options& running, const run_plan& running_plan, o
       rb.stop_timeout != nb.stop_timeout) {
     d.changes.push_back("restart and stop settings");
   }
+  if (rb.slow_start != nb.slow_start) d.weights = true;
   if (running.backends.spawned() != next.backends.spawned()) {
     // Spawned backends and servers are different kinds of member, supervised or not.
     next.backends = running.backends;
@@ -152,6 +163,7 @@ config_diff diff_configs(const options& running, const run_plan& running_plan, o
   } else {
     diff_servers(running, next, d);
   }
+  if (d.weights) d.changes.push_back("weights / slow_start");
   return d;
 }
 

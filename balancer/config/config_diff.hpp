@@ -29,6 +29,8 @@ struct config_diff {
   bool listen = false;
   /// accept_proxy, trusted, send_proxy.
   bool proxy_protocol = false;
+  /// A backend's weight, or slow_start: the strategy is made anew to take them.
+  bool weights = false;
   /// Spawned backends by index: new ones, ones to drain and stop, ones to restart (their
   /// command, core, host or port changed).
   std::vector<std::size_t> added, removed, restarted;

@@ -54,6 +54,18 @@ struct balancer_options {
   int retries = 3;
 };
 
+/// A backend Pinwheel does not spawn: `"host:port"` or `{ address, name, weight }` in the config.
+struct server_options {
+  asio::ip::tcp::endpoint endpoint;
+  /// Its name in logs and metrics; empty: its position in `servers` ("0", "1", …).
+  std::string name;
+  /// Share of connections relative to the others; 0: never picked.
+  unsigned weight = 1;
+};
+
+/// Highest weight a backend may have (HAProxy's too).
+constexpr unsigned kMaxWeight = 256;
+
 struct backends_options {
   /// Backends to spawn; 0 means one per core left after the balancer's (at least one).
   int count = 0;
@@ -76,10 +88,15 @@ struct backends_options {
   int max_restarts = 10;
   /// On shutdown, how long backends get after SIGTERM before SIGKILL.
   duration stop_timeout = 5s;
+  /// Weights of the spawned backends, backend i gets weights[i]; empty: all 1. When given,
+  /// one per backend (checked in make_plan, once the count is known).
+  std::vector<unsigned> weights;
+  /// A backend that becomes usable again ramps its weight up over this long; 0: off.
+  duration slow_start = 0ms;
   /// PROXY protocol header sent first on each backend connection (none, v1 or v2).
   proxy_protocol::version send_proxy = proxy_protocol::version::none;
   /// Backends Pinwheel does not spawn, only balances and checks (exclusive with command).
-  std::vector<asio::ip::tcp::endpoint> servers;
+  std::vector<server_options> servers;
 
   /// True when Pinwheel spawns and supervises its backends.
   bool spawned() const { return servers.empty(); }

@@ -175,6 +175,8 @@ class session {
                            end_reason::backend_reset};
   backend* backend_ = nullptr;
   backend* candidate_ = nullptr;
+  /// In backend_->awaiting while client bytes went up and nothing came back since.
+  awaiting_link awaiting_;
   std::vector<backend*> tried_;  // backends that failed this connection; compared, never used
   std::optional<end_reason> reason_;
 

@@ -9,7 +9,11 @@ namespace {
 using asio::ip::tcp;
 
 backend_plan planned(std::size_t index, unsigned short port, int cpu, const options& o) {
-  backend_plan p{index, tcp::endpoint(asio::ip::address_v4::loopback(), port), cpu, {}};
+  backend_plan p;
+  p.index = index;
+  p.name = std::to_string(index);
+  p.endpoint = tcp::endpoint(asio::ip::address_v4::loopback(), port);
+  p.cpu = cpu;
   p.argv = command_for(o.backends, p);
   return p;
 }
@@ -111,11 +115,17 @@ TEST(ConfigDiff, ServersAreMatchedByAddress) {
   auto at = [](unsigned short port) {
     return tcp::endpoint(asio::ip::address_v4::loopback(), port);
   };
-  running.o.backends.servers = {at(1000), at(1001)};
-  next.o.backends.servers = {at(1001), at(1002)};
+  auto server = [&](unsigned short port, unsigned weight) {
+    return server_options{at(port), "", weight};
+  };
+  running.o.backends.servers = {server(1000, 1), server(1001, 1)};
+  next.o.backends.servers = {server(1001, 1), server(1002, 1)};
   config_diff d = diff_configs(running.o, running.plan, next.o, next.plan);
   EXPECT_EQ(d.servers_added, (std::vector<tcp::endpoint>{at(1002)}));
   EXPECT_EQ(d.servers_removed, (std::vector<tcp::endpoint>{at(1000)}));
+  EXPECT_FALSE(d.weights);
+  next.o.backends.servers[0].weight = 5;
+  EXPECT_TRUE(diff_configs(running.o, running.plan, next.o, next.plan).weights);
 }
 
 }  // namespace
