@@ -135,7 +135,8 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   if (ctl_app->parsed()) return run_ctl(ctl);
-  if (config_path.empty()) {
+  // Given but empty is load_config's to explain.
+  if (app.count("--config") == 0) {
     std::cerr << "--config is required\nRun with --help for more information.\n";
     return 2;
   }
