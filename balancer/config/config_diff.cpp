@@ -139,6 +139,9 @@ config_diff diff_configs(const options& running, const run_plan& running_plan, o
     next.limits = running.limits;
     d.needs_restart.push_back("limits");
   }
+  keep(running.access_log.enabled, next.access_log.enabled, "access_log.enabled", d);
+  keep(running.access_log.path, next.access_log.path, "access_log.path", d);
+  keep(running.access_log.format, next.access_log.format, "access_log.format", d);
   keep(running.admin.socket, next.admin.socket, "admin.socket", d);
   keep(running.admin.timeout, next.admin.timeout, "admin.timeout", d);
   if (running.backends.send_proxy != next.backends.send_proxy) {

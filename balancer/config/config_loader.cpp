@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "config/address.hpp"
@@ -79,6 +80,10 @@ class table_reader {
 
   void read(std::string_view key, std::string& out) {
     if (auto* v = typed<toml::value<std::string>>(key, "a string")) out = v->get();
+  }
+
+  void read(std::string_view key, bool& out) {
+    if (auto* v = typed<toml::value<bool>>(key, "true or false")) out = v->get();
   }
 
   void read(std::string_view key, int& out, std::int64_t min, std::int64_t max) {
@@ -572,6 +577,26 @@ void read_health(table_reader& t, health_options& h) {
   t.reject_unknown();
 }
 
+void read_access_log(table_reader& t, access_log_options& a, const std::string& config_path) {
+  t.read("enabled", a.enabled);
+  t.read("path", a.path);
+  if (const toml::node* node = t.find("path"); node != nullptr && a.path.empty())
+    t.fail(*node, "path", "is empty; give a file, \"stderr\" or \"stdout\"");
+  // Like a backend's command: relative to the config file, not to wherever Pinwheel started.
+  if (a.path != "stderr" && a.path != "stdout" && std::filesystem::path(a.path).is_relative())
+    a.path = (std::filesystem::path(config_path).parent_path() / a.path).string();
+  std::string format = a.format == access_log_format::json ? "json" : "text";
+  t.read("format", format);
+  if (format == "text")
+    a.format = access_log_format::text;
+  else if (format == "json")
+    a.format = access_log_format::json;
+  else
+    t.fail(*t.find("format"), "format",
+           in_quotes(format) + " is not a format; use \"text\" or \"json\"");
+  t.reject_unknown();
+}
+
 // Flag values parsed by the same rules as the keys they override.
 struct parsed_flags {
   std::optional<asio::ip::tcp::endpoint> listen;
@@ -706,6 +731,7 @@ options load_config_text(const std::string& text, const std::string& path, const
   const toml::table* balancer = section("balancer");
   const toml::table* backends = section("backends");
   const toml::table* health = section("health");
+  const toml::table* access_log = section("access_log");
   const toml::table* limits = section("limits");
   const toml::table* admin = section("admin");
   top.reject_unknown();
@@ -720,6 +746,8 @@ options load_config_text(const std::string& text, const std::string& path, const
   read_backends(backends_reader, o.backends, path);
   table_reader health_reader(health, "health", path, o);
   read_health(health_reader, o.health);
+  table_reader access_log_reader(access_log, "access_log", path, o);
+  read_access_log(access_log_reader, o.access_log, path);
   table_reader limits_reader(limits, "limits", path, o);
   read_limits(limits_reader, o.limits);
   table_reader admin_reader(admin, "admin", path, o);

@@ -117,6 +117,17 @@ struct health_options {
   int fall = 3;
 };
 
+enum class access_log_format { text, json };
+
+struct access_log_options {
+  /// One line per closed connection; off by default.
+  bool enabled = false;
+  /// A file (appended to, created if missing, reopened on SIGUSR1), or "stderr" / "stdout".
+  std::string path = "stderr";
+  /// text: key=value pairs (logfmt); json: one JSON object per line.
+  access_log_format format = access_log_format::text;
+};
+
 /// Limits per client address (the PROXY header's, when accepted from a trusted peer).
 struct limits_options {
   /// Open connections one client may have; 0: no limit.
@@ -139,6 +150,7 @@ struct options {
   balancer_options balancer;
   backends_options backends;
   health_options health;
+  access_log_options access_log;
   limits_options limits;
   admin_options admin;
   /// Where each key was set, "file:line:column" or "--flag", for messages found after loading.

@@ -51,7 +51,8 @@ session::session(tcp::socket downstream, const tcp::endpoint& client, const tcp:
       client_(client),
       peer_(client),
       destination_(local),
-      context_(context) {}
+      context_(context),
+      accepted_(std::chrono::steady_clock::now()) {}
 
 session::~session() {
   if (backend_ != nullptr) {
@@ -59,6 +60,20 @@ session::~session() {
     context_.pool.drop_connection(*backend_);
   }
   if (admitted_) context_.limiter->release(client_.address());
+}
+
+connection_record session::record(std::chrono::steady_clock::time_point now) const {
+  connection_record r;
+  r.client = client_;
+  r.upstream = backend_;
+  if (connected_ != std::chrono::steady_clock::time_point{})
+    r.connect_time = connected_ - accepted_;
+  r.duration = now - accepted_;
+  r.bytes_from_client = to_upstream_.bytes;
+  r.bytes_from_backend = to_downstream_.bytes;
+  r.retries = attempts_ > 0 ? attempts_ - 1 : 0;
+  r.reason = reason_.value_or(end_reason::admin);
+  return r;
 }
 
 void session::start() {
@@ -159,6 +174,7 @@ void session::connect_next() {
     return;
   }
   candidate_ = choice;
+  ++attempts_;
   // Counted from the pick on, so concurrent least-connections picks see it.
   context_.pool.take_connection(*candidate_);
   asio::error_code ec;
@@ -190,6 +206,7 @@ void session::on_connect(const asio::error_code& result) {
   candidate_ = nullptr;
   if (!ec && !closed_) {
     backend_ = &candidate;
+    connected_ = std::chrono::steady_clock::now();
     ++candidate.total_connections;
     activity_ = true;
     direction& d = to_upstream_;
@@ -308,6 +325,7 @@ void session::on_read(direction& d, asio::error_code ec, std::size_t n) {
   }
   if (ec) return end(d.from_reset, true);
   activity_ = true;
+  d.bytes += n;
   // Layer-4 busy signal: a request went up, or an answer (its first bytes) came back.
   if (&d == &to_upstream_)
     context_.pool.request_sent(*backend_, awaiting_);

@@ -104,6 +104,38 @@ fall = 5
   EXPECT_EQ(o.locate("backends.base_port"), "test.toml:15:13: [backends] base_port");
 }
 
+TEST(Config, AccessLogIsOffByDefaultAndReadsItsKeys) {
+  options defaults = load_config_text(kBackends, "test.toml");
+  EXPECT_FALSE(defaults.access_log.enabled);
+  EXPECT_EQ(defaults.access_log.path, "stderr");
+  EXPECT_EQ(defaults.access_log.format, access_log_format::text);
+  options o =
+      load_config_text(kBackends +
+                           "[access_log]\nenabled = true\npath = \"/var/log/pinwheel/access.log\"\n"
+                           "format = \"json\"\n",
+                       "test.toml");
+  EXPECT_TRUE(o.access_log.enabled);
+  EXPECT_EQ(o.access_log.path, "/var/log/pinwheel/access.log");
+  EXPECT_EQ(o.access_log.format, access_log_format::json);
+  EXPECT_EQ(o.locate("access_log.path"), "test.toml:5:8: [access_log] path");
+  // A relative path is taken from the config file's folder, as a backend's command is.
+  options relative = load_config_text(kBackends + "[access_log]\npath = \"logs/access.log\"\n",
+                                      "/etc/pinwheel/pinwheel.toml");
+  EXPECT_EQ(relative.access_log.path, "/etc/pinwheel/logs/access.log");
+}
+
+TEST(Config, BadAccessLogKeysAreNamed) {
+  EXPECT_EQ(error_of(kBackends + "[access_log]\nformat = \"xml\"\n"),
+            "test.toml:4:10: [access_log] format: \"xml\" is not a format; use \"text\" or "
+            "\"json\"");
+  EXPECT_EQ(error_of(kBackends + "[access_log]\nenabled = \"yes\"\n"),
+            "test.toml:4:11: [access_log] enabled: expected true or false, got a string");
+  EXPECT_EQ(error_of(kBackends + "[access_log]\npath = \"\"\n"),
+            "test.toml:4:8: [access_log] path: is empty; give a file, \"stderr\" or \"stdout\"");
+  EXPECT_EQ(error_of(kBackends + "[access_log]\nfromat = \"json\"\n"),
+            "test.toml:4:1: [access_log] unknown key \"fromat\"; did you mean \"format\"?");
+}
+
 TEST(Config, ServersInsteadOfSpawnedBackends) {
   options o =
       load_config_text("[backends]\nservers = [\"127.0.0.1:6379\", \"[::1]:6380\"]\n", "test.toml");
