@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
@@ -10,9 +11,11 @@
 
 #include "common/spawn_background.hpp"
 #include "config/address.hpp"
+#include "config/config_diff.hpp"
 #include "config/config_error.hpp"
 #include "config/cpu_plan.hpp"
 #include "config/descriptor_limit.hpp"
+#include "config/host_facts.hpp"
 #include "log/log.hpp"
 #include "metrics/take_snapshot.hpp"
 #include "strategy/strategy_registry.hpp"
@@ -35,17 +38,34 @@ constexpr std::size_t kLargeBudget = 64 * 1024 * 1024 / kLargeBufferSize;
 // bytes each): the recent clients whose rate state is kept.
 constexpr std::size_t kLimiterSpare = 65'536;
 
+backend backend_for(const backend_plan& p, std::string name, const health_options& h) {
+  backend b;
+  b.name = std::move(name);
+  b.weight = p.weight;
+  b.endpoint = p.endpoint;
+  b.cpu = p.cpu;
+  b.argv = p.argv;
+  b.health = health_state(h.rise, h.fall, h.kind == health_kind::none);
+  return b;
+}
+
 void fill_pool(backend_pool& pool, const options& o, const run_plan& plan) {
-  for (const backend_plan& p : plan.backends) {
-    backend b;
-    b.name = p.name;
-    b.weight = p.weight;
-    b.endpoint = p.endpoint;
-    b.cpu = p.cpu;
-    b.argv = p.argv;
-    b.health = health_state(o.health.rise, o.health.fall, o.health.kind == health_kind::none);
-    pool.add(std::move(b));
-  }
+  for (const backend_plan& p : plan.backends) pool.add(backend_for(p, p.name, o.health));
+}
+
+// The host as a reload plans on it: the cores as they were at start-up (the balancer has
+// pinned itself since, so its own affinity now names one core), and the addresses this run
+// holds itself count as free.
+host_facts reload_host_facts(const std::vector<int>& cpus,
+                             std::vector<asio::ip::tcp::endpoint> held) {
+  host_facts facts = read_host_facts();
+  facts.cpus = cpus;
+  auto real = facts.try_bind;
+  facts.try_bind = [held = std::move(held), real](const asio::ip::tcp::endpoint& e, bool reuse) {
+    if (std::find(held.begin(), held.end(), e) != held.end()) return std::error_code();
+    return real(e, reuse);
+  };
+  return facts;
 }
 
 random_source seeded_random() {
@@ -53,22 +73,25 @@ random_source seeded_random() {
   return [engine] { return (*engine)(); };
 }
 
-std::unique_ptr<strategy> make_chosen_strategy(const options& o, backend_pool& pool) {
+std::unique_ptr<strategy> make_chosen_strategy(const std::string& name, const options& o,
+                                               backend_pool& pool) {
   strategy_inputs inputs{seeded_random(), [] { return std::chrono::steady_clock::now(); },
                          o.backends.slow_start};
-  auto s = make_strategy(o.balancer.strategy, pool, std::move(inputs));
+  auto s = make_strategy(name, pool, std::move(inputs));
   pool.set_listener(s.get());
   return s;
 }
 
 }  // namespace
 
-balancer::balancer(const options& o, const run_plan& plan)
+balancer::balancer(options& o, run_plan& plan, overrides flags)
     : options_(o),
       plan_(plan),
+      flags_(std::move(flags)),
       // One thread: Asio may skip its internal locking.
       io_(1),
-      strategy_((fill_pool(pool_, o, plan), make_chosen_strategy(o, pool_))),
+      strategy_((fill_pool(pool_, o, plan), make_chosen_strategy(o.balancer.strategy, o, pool_))),
+      strategy_name_(o.balancer.strategy),
       small_buffers_(kSmallBufferSize, kSmallSpares),
       large_buffers_(kLargeBufferSize, kLargeSpares, kLargeBudget),
       health_(io_, o.health, pool_, [this](backend& b) { on_health_change(b); }),
@@ -79,7 +102,9 @@ balancer::balancer(const options& o, const run_plan& plan)
           o.balancer.max_connections + kLimiterSpare,
           [] { return std::chrono::steady_clock::now(); }),
       server_(io_, o.balancer, context_),
-      signals_(io_) {
+      signals_(io_),
+      admin_protocol_(pool_, *this),
+      next_server_name_(plan.backends.size()) {
   if (o.balancer.accept_proxy) context_.trusted = &o.balancer.trusted;
   context_.send_proxy = o.backends.send_proxy;
   if (limiter_.enabled()) context_.limiter = &limiter_;
@@ -96,6 +121,8 @@ int balancer::run() {
   // Read before pinning: the metrics thread runs on the cores the balancer leaves.
   std::error_code affinity_error;
   std::vector<int> allowed = allowed_cpus(0, affinity_error);
+  // Before pinning: reloads plan on the cores this process was given.
+  host_cpus_ = read_host_facts().cpus;
   // Before pinning: the log's writer thread then runs on any core, not on the event loop's.
   open_access_log();
   if (auto ec = pin_to_cpu(0, plan_.balancer_cpu)) {
@@ -125,6 +152,15 @@ int balancer::run() {
   for (std::size_t i = 1; i < endpoints.size(); ++i)
     log("also listening on ", to_string(endpoints[i]));
 
+  if (!options_.admin.socket.empty()) {
+    admin_server_.emplace(io_, admin_protocol_, options_.admin.timeout);
+    try {
+      admin_server_->open(options_.admin.socket);
+    } catch (const std::runtime_error& e) {
+      throw config_error(options_.locate("admin.socket") + ": " + e.what());
+    }
+  }
+
   limit_connections_to_descriptors();
   if (options_.metrics.enabled) start_metrics(allowed);
   spawn_background(io_, handle_signals(), "signal handling");
@@ -132,6 +168,11 @@ int balancer::run() {
     supervisor_.emplace(io_, options_.backends, pool_, health_, process_env_,
                         guardian_ ? &*guardian_ : nullptr, [this](backend& b) { on_given_up(b); });
     supervisor_->start();
+    rolling_.emplace(io_, pool_, *supervisor_, options_.balancer.drain_timeout);
+  }
+  if (admin_server_) {
+    admin_server_->start();
+    log("admin socket ", options_.admin.socket, " (pinwheel ctl)");
   }
   health_.start();
   // Clients are accepted at once: until a backend is up they wait (up to connect_timeout)
@@ -267,11 +308,11 @@ asio::awaitable<void> balancer::handle_signals() {
           supervisor_->kill_all();
         }
         break;
-      case SIGHUP:
-        log(name,
-            " (SIGHUP): configuration reload is not supported yet; ignored, "
-            "nothing changed");
+      case SIGHUP: {
+        log(name, " (SIGHUP): reloading ", options_.config_path);
+        reload();
         break;
+      }
       case SIGUSR1:
         reopen_access_log();
         break;
@@ -283,6 +324,8 @@ asio::awaitable<void> balancer::handle_signals() {
 }
 
 asio::awaitable<void> balancer::shutdown() {
+  if (admin_server_) admin_server_->close();
+  if (rolling_) rolling_->stop();
   co_await server_.drain();
   health_.stop();
   if (supervisor_) co_await supervisor_->stop();
@@ -294,6 +337,177 @@ asio::awaitable<void> balancer::shutdown() {
   log("stopped");
   signals_.cancel();
   io_.stop();
+}
+
+admin_result balancer::restart(backend& b) {
+  if (stopping_) return {false, "the balancer is stopping"};
+  if (!b.spawned() || !rolling_)
+    return {false,
+            "backend " + b.name + " is a server Pinwheel does not spawn; it cannot restart it"};
+  rolling_->restart(b);
+  log("admin: restart of backend ", b.name, " queued");
+  return {true, "restart of backend " + b.name + " queued (drain, stop, start, wait until up); " +
+                    std::to_string(rolling_->pending()) + " in the queue"};
+}
+
+admin_result balancer::restart_all() {
+  if (stopping_) return {false, "the balancer is stopping"};
+  if (!rolling_) return {false, "no backend is spawned by Pinwheel; nothing to restart"};
+  std::size_t n = 0;
+  for (backend* b : pool_.members()) {
+    rolling_->restart(*b);
+    ++n;
+  }
+  log("admin: rolling restart of ", n, " backend(s) queued");
+  return {true, "rolling restart of " + std::to_string(n) +
+                    " backend(s) begun, one at a time; watch `pinwheel ctl status`"};
+}
+
+admin_result balancer::set_strategy(const std::string& name) {
+  if (!is_strategy(name)) {
+    std::string names;
+    for (const std::string& n : strategy_names()) names += (names.empty() ? "" : ", ") + n;
+    return {false, "\"" + name.substr(0, 64) + "\" is not a strategy; use " + names};
+  }
+  if (name != strategy_name_) install_strategy(name);
+  return {true, "strategy " + name};
+}
+
+void balancer::install_strategy(const std::string& name) {
+  // The old one may go at once: sessions ask context_.chooser anew for every pick.
+  strategy_ = make_chosen_strategy(name, options_, pool_);
+  context_.chooser = strategy_.get();
+  if (name != strategy_name_) log("strategy ", strategy_name_, " -> ", name);
+  strategy_name_ = name;
+}
+
+admin_result balancer::reload() {
+  if (stopping_) return {false, "the balancer is stopping"};
+  options next;
+  run_plan next_plan;
+  try {
+    next = load_config(options_.config_path, flags_);
+    std::vector<asio::ip::tcp::endpoint> held = server_.local_endpoints();
+    held.push_back(options_.balancer.listen);
+    held.insert(held.end(), options_.balancer.more_listen.begin(),
+                options_.balancer.more_listen.end());
+    // With fixed ports, our own backends hold theirs; picked ports (0) must avoid them.
+    if (next.backends.base_port != 0) {
+      for (const backend* b : pool_.members()) held.push_back(b->endpoint);
+    }
+    next_plan = make_plan(next, reload_host_facts(host_cpus_, std::move(held)));
+  } catch (const config_error& e) {
+    log("reload rejected, nothing changed: ", e.what());
+    return {false, std::string("reload rejected, nothing changed: ") + e.what()};
+  } catch (const std::exception& e) {
+    log("reload failed, nothing changed: ", e.what());
+    return {false, std::string("reload failed, nothing changed: ") + e.what()};
+  }
+  return apply(std::move(next), std::move(next_plan));
+}
+
+admin_result balancer::apply(options next, run_plan next_plan) {
+  config_diff d = diff_configs(options_, plan_, next, next_plan);
+  if (d.listen) {
+    std::vector<asio::ip::tcp::endpoint> wanted{next.balancer.listen};
+    wanted.insert(wanted.end(), next.balancer.more_listen.begin(), next.balancer.more_listen.end());
+    asio::ip::tcp::endpoint failed;
+    try {
+      server_.relisten(wanted, failed);
+    } catch (const std::system_error& e) {
+      std::string why = next.locate("balancer.listen") + ": cannot listen on " + to_string(failed) +
+                        ": " + e.code().message();
+      log("reload rejected, nothing changed: ", why);
+      return {false, "reload rejected, nothing changed: " + why};
+    }
+  }
+  std::vector<backend*> members(pool_.members().begin(), pool_.members().end());
+  // From here on nothing fails: the new settings replace the running ones in place, where
+  // the server, health checker and supervisor read them.
+  options_.balancer = next.balancer;
+  options_.backends = next.backends;
+  options_.health = next.health;
+  options_.limits = next.limits;
+  options_.admin = next.admin;
+  options_.origin = next.origin;
+  if (d.timeouts) {
+    server_.apply_timeouts();
+    context_.retries = options_.balancer.retries;
+  }
+  if (d.proxy_protocol) {
+    context_.trusted = options_.balancer.accept_proxy ? &options_.balancer.trusted : nullptr;
+    context_.send_proxy = options_.backends.send_proxy;
+    health_.send_proxy(options_.backends.send_proxy);
+  }
+  if (d.health) {
+    for (backend* b : members) b->health.set_thresholds(options_.health.rise, options_.health.fall);
+  }
+  std::vector<std::string> skipped;
+  if (options_.backends.spawned()) {
+    for (std::size_t i = 0; i < std::min(members.size(), next_plan.backends.size()); ++i)
+      members[i]->weight = next_plan.backends[i].weight;
+    for (std::size_t i : d.restarted) {
+      backend& b = *members[i];
+      const backend_plan& p = next_plan.backends[i];
+      // Read at the next start: the roll-out starts it with these.
+      b.argv = p.argv;
+      b.cpu = p.cpu;
+      b.endpoint = p.endpoint;
+      rolling_->restart(b);
+    }
+    for (std::size_t i : d.removed) rolling_->remove(*members[i]);
+    for (std::size_t i : d.added) {
+      const backend_plan& p = next_plan.backends[i];
+      const std::string& name = p.name;
+      if (pool_.find(name) != nullptr) {
+        skipped.push_back("backend " + name + " is still being removed; reload again once it is");
+        continue;
+      }
+      backend& b = pool_.add(backend_for(p, name, options_.health));
+      health_.add(b);
+      supervisor_->add(b);
+    }
+  } else {
+    for (const auto& endpoint : d.servers_removed) {
+      for (backend* b : members) {
+        if (b->endpoint != endpoint) continue;
+        // Open connections finish on their own; a server has no process to stop.
+        pool_.set_admin(*b, admin_state::draining);
+        pool_.retire(*b);
+        health_.remove(*b);
+      }
+    }
+    for (const backend_plan& p : next_plan.backends) {
+      bool added = std::find(d.servers_added.begin(), d.servers_added.end(), p.endpoint) !=
+                   d.servers_added.end();
+      if (!added) {
+        for (backend* b : pool_.members()) {
+          if (b->endpoint == p.endpoint) b->weight = p.weight;
+        }
+        continue;
+      }
+      // A position-given name ("2") may be taken by a server that stays: pick a fresh one.
+      std::string name = p.name;
+      while (pool_.find(name) != nullptr) name = std::to_string(next_server_name_++);
+      backend& b = pool_.add(backend_for(p, name, options_.health));
+      health_.add(b);
+    }
+  }
+  // Weights and slow start are read when a strategy is made: a new one takes them.
+  if (d.strategy || d.weights) install_strategy(options_.balancer.strategy);
+  plan_.backends = next_plan.backends;
+  // Keep plan_ describing what runs: backends being removed stay until they are gone.
+  std::string summary;
+  for (const std::string& c : d.changes) summary += (summary.empty() ? "" : "; ") + c;
+  if (summary.empty()) summary = "nothing changed";
+  if (!d.needs_restart.empty()) {
+    std::string keys;
+    for (const std::string& k : d.needs_restart) keys += (keys.empty() ? "" : ", ") + k;
+    summary += "; needs a restart of Pinwheel (running values kept): " + keys;
+  }
+  for (const std::string& s : skipped) summary += "; " + s;
+  log("reloaded ", options_.config_path, ": ", summary);
+  return {true, "reloaded: " + summary};
 }
 
 }  // namespace pinwheel

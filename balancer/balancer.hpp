@@ -8,11 +8,16 @@
 //   SIGINT, SIGTERM, SIGQUIT  stop: refuse new connections, drain, stop backends, exit 0;
 //                             a second one cuts the drain short (RST), a third SIGKILLs the
 //                             backends.
-//   SIGHUP                    reload: not supported yet, logged and ignored.
+//   SIGHUP                    reload the config file (as `pinwheel ctl reload`).
 //   SIGUSR1                   reopen the access log file (logrotate's convention: rename it,
 //                             send USR1, the next lines go to a new file); logged.
 //   SIGUSR2, SIGALRM          logged and ignored.
 //   SIGPIPE                   ignored: a write to a closed peer is an error code, not a death.
+// Reload: load and validate the file (a bad one is rejected with the start-up message and
+// nothing changes), diff against the running setup (config_diff), then apply on the event loop
+// without dropping a connection: strategy, timeouts, health settings and listen addresses at
+// once; added backends start, removed ones drain then stop, changed ones roll. Keys only a
+// restart applies are named in the reply and log and keep their running values.
 // When every spawned backend has been given up, it stops and exits 1, so a service manager
 // restarts the whole unit.
 #pragma once
@@ -22,6 +27,10 @@
 #include <memory>
 #include <optional>
 
+#include "admin/admin_actions.hpp"
+#include "admin/admin_protocol.hpp"
+#include "admin/admin_server.hpp"
+#include "config/config_loader.hpp"
 #include "config/options.hpp"
 #include "config/run_plan.hpp"
 #include "health/health_checker.hpp"
@@ -33,21 +42,35 @@
 #include "proxy/session.hpp"
 #include "strategy/strategy.hpp"
 #include "supervisor/guardian.hpp"
+#include "supervisor/rolling_restart.hpp"
 #include "supervisor/supervisor.hpp"
 #include "supervisor/system_process_env.hpp"
 
 namespace pinwheel {
 
-class balancer {
+class balancer : public admin_actions {
  public:
-  balancer(const options& o, const run_plan& plan);
+  /// `o` and `plan` are the running setup: reloads change them in place. `flags` are applied
+  /// again on every reload.
+  balancer(options& o, run_plan& plan, overrides flags = {});
 
   /// Runs until a stop signal and the shutdown that follows; returns the exit code.
   /// Throws config_error if the listen address cannot be bound, background_failure if a
   /// background loop failed.
   int run();
 
+  // admin_actions, for `pinwheel ctl`.
+  admin_result restart(backend& b) override;
+  admin_result restart_all() override;
+  admin_result set_strategy(const std::string& name) override;
+  admin_result reload() override;
+  std::string strategy_name() const override { return strategy_name_; }
+
  private:
+  /// Applies a validated new setup; says what changed (for the log and ctl).
+  admin_result apply(options next, run_plan next_plan);
+  /// Makes and installs strategy `name` (also to take new weights).
+  void install_strategy(const std::string& name);
   asio::awaitable<void> handle_signals();
   asio::awaitable<void> shutdown();
   void stop(const std::string& why, int exit_code);
@@ -65,11 +88,13 @@ class balancer {
   void open_access_log();
   void reopen_access_log();
 
-  const options& options_;
-  const run_plan& plan_;
+  options& options_;
+  run_plan& plan_;
+  overrides flags_;
   asio::io_context io_;
   backend_pool pool_;
   std::unique_ptr<strategy> strategy_;
+  std::string strategy_name_;
   std::unique_ptr<access_log> access_log_;
   buffer_pool small_buffers_;
   buffer_pool large_buffers_;
@@ -81,6 +106,13 @@ class balancer {
   std::optional<guardian> guardian_;
   std::optional<supervisor> supervisor_;
   asio::signal_set signals_;
+  std::optional<rolling_restart> rolling_;
+  admin_protocol admin_protocol_;
+  std::optional<admin_server> admin_server_;
+  /// The cores the process was allowed at start, before pinning itself (for reload plans).
+  std::vector<int> host_cpus_;
+  /// Names for servers added by a reload: never one used before in this run.
+  std::size_t next_server_name_ = 0;
   int stop_signals_seen_ = 0;
   bool ready_ = false;
   bool stopping_ = false;

@@ -502,6 +502,30 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
   t.reject_unknown();
 }
 
+// A relative admin socket path is taken from the config file's folder.
+std::string socket_beside(const std::string& socket, const std::string& config_path) {
+  if (socket.empty() || socket.front() == '/') return socket;
+  std::size_t slash = config_path.rfind('/');
+  return slash == std::string::npos ? socket : config_path.substr(0, slash + 1) + socket;
+}
+
+// socket = "PATH" (relative to the config file's folder), timeout = "5s".
+void read_admin(table_reader& t, admin_options& a, const std::string& path) {
+  t.read("socket", a.socket);
+  if (const toml::node* node = t.find("socket")) {
+    if (a.socket.empty())
+      t.fail(*node, "socket", "is empty; give a path such as \"/run/pinwheel.sock\"");
+    a.socket = socket_beside(a.socket, path);
+    // sockaddr_un holds 107 characters and a terminating zero.
+    if (a.socket.size() > 107)
+      t.fail(*node, "socket",
+             "path is " + std::to_string(a.socket.size()) +
+                 " characters long; a Unix socket path holds at most 107");
+  }
+  t.read("timeout", a.timeout, 1ms);
+  t.reject_unknown();
+}
+
 // How a message names a byte that has no business in a request path.
 std::string character_name(unsigned char c) {
   switch (c) {
@@ -733,6 +757,7 @@ options load_config_text(const std::string& text, const std::string& path, const
   const toml::table* metrics = section("metrics");
   const toml::table* access_log = section("access_log");
   const toml::table* limits = section("limits");
+  const toml::table* admin = section("admin");
   top.reject_unknown();
   if (backends == nullptr) {
     throw config_error(
@@ -751,6 +776,8 @@ options load_config_text(const std::string& text, const std::string& path, const
   read_access_log(access_log_reader, o.access_log, path);
   table_reader limits_reader(limits, "limits", path, o);
   read_limits(limits_reader, o.limits);
+  table_reader admin_reader(admin, "admin", path, o);
+  read_admin(admin_reader, o.admin, path);
   apply(parsed, o);
   return o;
 }
@@ -758,6 +785,19 @@ options load_config_text(const std::string& text, const std::string& path, const
 options load_config(const std::string& path, const overrides& flags) {
   parse_flags(flags);
   return load_config_text(read_config_file(path), path, flags);
+}
+
+std::string admin_socket_of(const std::string& path) {
+  std::string text = read_config_file(path);
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    throw config_error(position(path, e.source()) +
+                       ": invalid TOML: " + std::string(e.description()));
+  }
+  auto socket = root["admin"]["socket"].value<std::string>();
+  return socket ? socket_beside(*socket, path) : std::string();
 }
 
 }  // namespace pinwheel

@@ -35,6 +35,12 @@ struct overrides {
 /// fix it.
 options load_config(const std::string& path, const overrides& flags = {});
 
+/// [admin] socket of the config at `path` (resolved like load_config does), "" if none. Reads
+/// only that key: `pinwheel ctl` must reach a running balancer even when the file has since
+/// been edited into an invalid config (to be told so by `ctl reload`). Throws config_error if
+/// the file cannot be read or is not TOML.
+std::string admin_socket_of(const std::string& path);
+
 /// Same, from TOML text (tests); `path` is only used in messages and to resolve the command.
 options load_config_text(const std::string& text, const std::string& path,
                          const overrides& flags = {});

@@ -150,6 +150,14 @@ struct limits_options {
   double per_client_rate = 0;
 };
 
+/// The runtime admin socket (`pinwheel ctl`).
+struct admin_options {
+  /// Unix socket path (relative: from the config file's folder); empty: no admin socket.
+  std::string socket;
+  /// How long an admin client has to send its one command line.
+  duration timeout = 5s;
+};
+
 struct options {
   /// The file these came from ("" when none).
   std::string config_path;
@@ -159,6 +167,7 @@ struct options {
   metrics_options metrics;
   access_log_options access_log;
   limits_options limits;
+  admin_options admin;
   /// Where each key was set, "file:line:column" or "--flag", for messages found after loading.
   /// Elements of backends.servers are also recorded one by one, as "backends.servers[i]".
   std::map<std::string, std::string> origin;

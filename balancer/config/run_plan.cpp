@@ -14,7 +14,7 @@ namespace pinwheel {
 
 namespace {
 
-std::string substitute(std::string arg, const backend_plan& b) {
+std::string substitute_placeholders(std::string arg, const backend_plan& b) {
   auto replace = [&arg](std::string_view name, const std::string& value) {
     for (std::size_t at = arg.find(name); at != std::string::npos;
          at = arg.find(name, at + value.size())) {
@@ -66,6 +66,12 @@ std::vector<std::uint16_t> plan_ports(const options& o, std::size_t count, const
 
 }  // namespace
 
+std::vector<std::string> command_for(const backends_options& options, const backend_plan& b) {
+  std::vector<std::string> argv;
+  for (const std::string& arg : options.command) argv.push_back(substitute_placeholders(arg, b));
+  return argv;
+}
+
 run_plan make_plan(const options& o, const host_facts& host) {
   run_plan plan;
   plan.open_files = host.open_files;
@@ -106,7 +112,7 @@ run_plan make_plan(const options& o, const host_facts& host) {
       backend.weight = b.weights.empty() ? 1 : b.weights[i];
       backend.cpu = cpus.backends[i];
       backend.endpoint = asio::ip::tcp::endpoint(b.host, ports[i]);
-      for (const std::string& arg : b.command) backend.argv.push_back(substitute(arg, backend));
+      backend.argv = command_for(b, backend);
       plan.backends.push_back(std::move(backend));
     }
   }

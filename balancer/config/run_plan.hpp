@@ -40,6 +40,9 @@ struct run_plan {
 /// path of both `pinwheel` and `pinwheel --check`. Throws config_error naming the key's origin.
 run_plan make_plan(const options& o, const host_facts& host);
 
+/// options.command with b's {port}, {index} and {cpu} filled in.
+std::vector<std::string> command_for(const backends_options& options, const backend_plan& b);
+
 /// The effective settings, one per line, as `pinwheel --check` prints them.
 std::string describe(const options& o, const run_plan& plan);
 

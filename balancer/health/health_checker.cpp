@@ -36,6 +36,19 @@ void health_checker::start() {
   }
 }
 
+void health_checker::add(backend& b) {
+  if (options_.kind == health_kind::none || stopped_ || watches_.count(&b) != 0) return;
+  watch& w = *watches_.emplace(&b, std::make_unique<watch>(io_)).first->second;
+  spawn_background(io_, check_loop(b, w), "health checks of backend " + b.name);
+}
+
+void health_checker::remove(backend& b) {
+  auto it = watches_.find(&b);
+  if (it == watches_.end()) return;
+  it->second->retired = true;
+  it->second->timer.cancel();
+}
+
 void health_checker::stop() {
   stopped_ = true;
   for (auto& [b, w] : watches_) w->timer.cancel();
@@ -72,7 +85,7 @@ bool health_checker::checkable(const backend& b) {
 }
 
 asio::awaitable<void> health_checker::check_loop(backend& b, watch& w) {
-  while (!stopped_) {
+  while (!stopped_ && !w.retired) {
     if (!checkable(b)) {
       // Nothing listens there that we started: wait for process_started() or stop().
       w.timer.expires_at(asio::steady_timer::time_point::max());
@@ -89,7 +102,7 @@ asio::awaitable<void> health_checker::check_loop(backend& b, watch& w) {
     auto checked_process = b.process.started;
     auto check_started = asio::steady_timer::clock_type::now();
     check_result result = co_await check_once(b);
-    if (stopped_) break;
+    if (stopped_ || w.retired) break;
     b.last_check_duration = asio::steady_timer::clock_type::now() - check_started;
     // A result about a process that has exited since says nothing about its successor.
     if (checkable(b) && b.process.started == checked_process) record(b, w, result);

@@ -43,6 +43,10 @@ class health_checker {
   void start();
   /// Stops all checks; pending ones end within their timeout.
   void stop();
+  /// Starts checking a backend added after start() (reload).
+  void add(backend& b);
+  /// Stops checking a backend retired from the pool (reload).
+  void remove(backend& b);
 
   /// A failed proxy connect (passive check); ignored for kind "none", where nothing
   /// would ever bring the backend back. `why` is logged on a change.
@@ -77,6 +81,8 @@ class health_checker {
     health_state::clock::time_point starting_since{};
     /// A check was skipped for a local error and no check has completed since.
     bool skipping = false;
+    /// The backend was retired: the loop ends (the watch itself stays, the loop holds it).
+    bool retired = false;
   };
 
   asio::awaitable<void> check_loop(backend& b, watch& w);

@@ -28,6 +28,12 @@ class health_state {
   /// Returns true if up() changed.
   bool restart(clock::time_point now);
 
+  /// A reload changed rise or fall: they apply from the next result on.
+  void set_thresholds(int rise, int fall) {
+    rise_ = rise;
+    fall_ = fall;
+  }
+
   bool up() const { return status_ == status::up; }
   status current() const { return status_; }
   /// When the status last changed.

@@ -2,6 +2,7 @@
 
 #include <netinet/tcp.h>
 
+#include <algorithm>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/use_awaitable.hpp>
@@ -49,14 +50,19 @@ server::server(asio::io_context& io, const balancer_options& options, proxy_cont
   context_.on_local_error = [this](const std::error_code& ec) {
     out_of_resources(ec, "connecting to a backend");
   };
+  apply_timeouts();
+}
+
+void server::apply_timeouts() {
+  tick_ = tick_period(options_);
   auto ticks = [this](std::chrono::milliseconds d) {
     std::int64_t n = (d + tick_ - 1ms) / tick_;
     // Clamped: a timeout of years must not wrap around to minutes.
     return static_cast<unsigned>(std::clamp<std::int64_t>(n, 1, UINT_MAX));
   };
-  context_.connect_timeout_ticks = ticks(options.connect_timeout);
-  context_.idle_timeout_ticks = ticks(options.idle_timeout);
-  context_.header_timeout_ticks = ticks(options.proxy_header_timeout);
+  context_.connect_timeout_ticks = ticks(options_.connect_timeout);
+  context_.idle_timeout_ticks = ticks(options_.idle_timeout);
+  context_.header_timeout_ticks = ticks(options_.proxy_header_timeout);
 }
 
 void server::listen(tcp::endpoint& failed) {
@@ -66,6 +72,51 @@ void server::listen(tcp::endpoint& failed) {
     failed = endpoint;
     open(listeners_.emplace_back(listener{tcp::acceptor(io_), asio::steady_timer(io_), {}}),
          endpoint);
+  }
+}
+
+void server::relisten(const std::vector<tcp::endpoint>& wanted, tcp::endpoint& failed) {
+  auto listening_on = [this](const tcp::endpoint& e) {
+    for (const listener& l : listeners_) {
+      if (!l.closed && l.configured == e) return true;
+    }
+    return false;
+  };
+  std::vector<listener*> opened;
+  try {
+    for (const tcp::endpoint& endpoint : wanted) {
+      if (listening_on(endpoint)) continue;
+      failed = endpoint;
+      // A deque: references to the other listeners stay valid.
+      listener& l =
+          listeners_.emplace_back(listener{tcp::acceptor(io_), asio::steady_timer(io_), {}});
+      opened.push_back(&l);
+      open(l, endpoint);
+    }
+  } catch (const std::system_error&) {
+    // Undo: the new ones never accepted anything.
+    for (listener* l : opened) {
+      asio::error_code ignored;
+      l->acceptor.close(ignored);
+      l->closed = true;
+    }
+    throw;
+  }
+  for (listener& l : listeners_) {
+    if (l.closed) continue;
+    bool keep = std::find(wanted.begin(), wanted.end(), l.configured) != wanted.end();
+    if (std::find(opened.begin(), opened.end(), &l) != opened.end()) {
+      log("now also listening on ", to_string(l.local));
+      spawn_background(io_, accept_loop(l), "accept loop");
+    } else if (!keep) {
+      // The kernel promised these clients a connection: serve them, then close.
+      accept_backlog(l);
+      asio::error_code ignored;
+      l.acceptor.close(ignored);
+      l.closed = true;
+      l.wake.cancel();
+      log("stopped listening on ", to_string(l.local), " (open connections carry on)");
+    }
   }
 }
 
@@ -93,13 +144,21 @@ void server::open(listener& l, const tcp::endpoint& endpoint) {
   a.bind(endpoint);
   a.listen(tcp::acceptor::max_listen_connections);
   l.local = a.local_endpoint();
+  l.configured = endpoint;
 }
 
-tcp::endpoint server::local_endpoint() const { return listeners_.front().local; }
+tcp::endpoint server::local_endpoint() const {
+  for (const listener& l : listeners_) {
+    if (!l.closed) return l.local;
+  }
+  return listeners_.front().local;
+}
 
 std::vector<tcp::endpoint> server::local_endpoints() const {
   std::vector<tcp::endpoint> all;
-  for (const listener& l : listeners_) all.push_back(l.local);
+  for (const listener& l : listeners_) {
+    if (!l.closed) all.push_back(l.local);
+  }
   return all;
 }
 
@@ -139,7 +198,7 @@ asio::awaitable<void> server::wait_for_a_session_end(asio::steady_timer& timer,
 }
 
 asio::awaitable<void> server::accept_loop(listener& l) {
-  while (!stopping_) {
+  while (!stopping_ && !l.closed) {
     if (active_ >= max_connections_) {
       // Full: leave new clients in the kernel's backlog until a session ends.
       co_await wait_for_a_session_end(l.wake, std::chrono::hours(24));
@@ -156,7 +215,7 @@ asio::awaitable<void> server::accept_loop(listener& l) {
     auto [ec, socket] = co_await l.acceptor.async_accept(client, use_tuple);
     // Even when stopping: the kernel promised this client a connection.
     if (!ec) serve(std::move(socket), client, l);
-    if (stopping_ || ec == asio::error::operation_aborted) break;
+    if (stopping_ || l.closed || ec == asio::error::operation_aborted) break;
     if (is_local_error(ec)) out_of_resources(ec, "accept");
     // Anything else (the client gave up before we accepted, a firewall said no) concerns
     // that one connection: take the next at once.

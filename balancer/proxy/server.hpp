@@ -42,6 +42,15 @@ class server {
   /// Starts the accept loop and the timeout ticker.
   void start();
 
+  /// Reload: listens on `wanted` (the new listen list) — binds the addresses that are new
+  /// first, then closes those no longer wanted, after serving the clients already in their
+  /// backlog; open connections are untouched. If a new address cannot be bound, throws
+  /// std::system_error (with `failed` set) and nothing changed. Call after start().
+  void relisten(const std::vector<asio::ip::tcp::endpoint>& wanted,
+                asio::ip::tcp::endpoint& failed);
+  /// Reload: recomputes the tick and every timeout in ticks from the options (which changed).
+  void apply_timeouts();
+
   /// Caps open connections below options.max_connections (what the descriptor limit allows).
   void limit_connections(std::size_t limit) {
     max_connections_ = std::min(max_connections_, limit);
@@ -72,6 +81,10 @@ class server {
     asio::steady_timer wake;
     /// The bound address (sessions' destination for PROXY headers).
     asio::ip::tcp::endpoint local;
+    /// The address as configured (port 0 stays 0), which reloads compare.
+    asio::ip::tcp::endpoint configured;
+    /// Closed by a reload; its accept loop has ended or is ending.
+    bool closed = false;
   };
 
   asio::awaitable<void> accept_loop(listener& l);

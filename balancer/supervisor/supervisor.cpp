@@ -161,6 +161,14 @@ void supervisor::exited(backend& b, int status) {
   std::string how = "pid " + std::to_string(pid) + " " + describe_exit(status);
   health_.process_exited(b, how);
   if (stopping_) return;
+  if (auto it = deliberate_stops_.find(&b); it != deliberate_stops_.end()) {
+    bool start_again = it->second;
+    deliberate_stops_.erase(it);
+    log("backend ", b.name, " stopped on purpose (", how, ")",
+        start_again ? "; starting it again" : "");
+    if (start_again) spawn(b, true);
+    return;
+  }
   schedule_restart(b, how);
 }
 
@@ -216,6 +224,49 @@ asio::awaitable<void> supervisor::stop() {
     outputs_closed_.expires_at(output_deadline);
     co_await outputs_closed_.async_wait(use_tuple);
   }
+}
+
+asio::awaitable<void> supervisor::terminate(backend& b) {
+  pid_t pid = b.process.pid;
+  env_.signal_group(pid, SIGTERM);
+  asio::steady_timer poll(io_);
+  auto deadline = std::chrono::steady_clock::now() + options_.stop_timeout;
+  bool killed = false;
+  // Polled: child_exited_ belongs to stop(); a 20 ms tick costs nothing here.
+  while (b.process.pid == pid && !stopping_) {
+    if (!killed && std::chrono::steady_clock::now() >= deadline) {
+      log("backend ", b.name, " still running ", format_duration(options_.stop_timeout),
+          " after SIGTERM: SIGKILL to pid ", pid);
+      env_.signal_group(pid, SIGKILL);
+      killed = true;
+    }
+    poll.expires_after(20ms);
+    co_await poll.async_wait(use_tuple);
+  }
+}
+
+asio::awaitable<void> supervisor::replace(backend& b) {
+  if (stopping_) co_return;
+  backend_process& p = b.process;
+  p.quick_exits = 0;
+  p.local_start_failures = 0;
+  if (p.pid == 0) {
+    // Waiting out a back-off, or given up: start now.
+    restart_timer(b).cancel();
+    p.given_up = false;
+    spawn(b, true);
+    co_return;
+  }
+  deliberate_stops_[&b] = true;
+  co_await terminate(b);
+}
+
+asio::awaitable<void> supervisor::stop_one(backend& b) {
+  restart_timer(b).cancel();
+  b.process.given_up = true;  // nothing may start it again
+  if (b.process.pid == 0 || stopping_) co_return;
+  deliberate_stops_[&b] = false;
+  co_await terminate(b);
 }
 
 void supervisor::kill_all() {

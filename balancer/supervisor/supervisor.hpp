@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "config/options.hpp"
@@ -50,6 +51,17 @@ class supervisor {
   /// SIGKILL to every backend's process group now (a third Ctrl-C).
   void kill_all();
 
+  /// A deliberate restart of `b` (rolling restart, reload): stops its process (SIGTERM, SIGKILL
+  /// after stop_timeout) and starts it again at once with its current argv and cpu. It never
+  /// counts as a crash: no back-off, and its quick-exit streak and given-up mark are cleared.
+  /// Returns once a new process was started (or the start failed, which backs off as usual).
+  asio::awaitable<void> replace(backend& b);
+  /// Stops `b` for good (scale down): SIGTERM, SIGKILL after stop_timeout, never restarted.
+  /// Returns once it has been reaped; the caller then retires it from the pool.
+  asio::awaitable<void> stop_one(backend& b);
+  /// Starts a backend added to the pool after start() (scale up).
+  void add(backend& b) { spawn(b, false); }
+
  private:
   /// Starts `b` unless it runs, is given up, or we are stopping; `restart`: not its first.
   void spawn(backend& b, bool restart);
@@ -64,6 +76,8 @@ class supervisor {
   /// `counts`: whether this was the backend's doing, bringing it nearer to being given up.
   void schedule_restart(backend& b, const std::string& how, bool counts = true);
   std::size_t running() const;
+  /// SIGTERM to b's group, then SIGKILL after stop_timeout; returns once it was reaped.
+  asio::awaitable<void> terminate(backend& b);
   /// The timer that delays `b`'s next start.
   asio::steady_timer& restart_timer(backend& b);
 
@@ -76,6 +90,8 @@ class supervisor {
   restart_backoff backoff_;
   std::function<void(backend&)> on_given_up_;
   std::map<const backend*, std::unique_ptr<asio::steady_timer>> restart_timers_;
+  /// Backends being stopped on purpose: restarted at once (replace) or not at all (stop_one).
+  std::map<const backend*, bool> deliberate_stops_;
   asio::signal_set sigchld_;
   asio::steady_timer child_exited_;    // cancelled on every reap, to wake stop()
   asio::steady_timer outputs_closed_;  // cancelled when the last output pipe closes

@@ -48,6 +48,8 @@ class running_balancer {
   std::uint16_t metrics_port();
   child_process& process() { return *process_; }
   pid_t pid() const { return process_->pid(); }
+  /// The config file it runs with (a reload test rewrites it).
+  const std::string& config_path() const { return config_path_; }
 
   /// Waits until the log shows `count` distinct backends up.
   bool wait_backends_up(std::size_t count, std::chrono::milliseconds timeout = 10s);

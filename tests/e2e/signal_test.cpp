@@ -28,7 +28,7 @@ TEST(Signals, HangupAndOtherHabitualSignalsAreLoggedAndChangeNothing) {
     int signal;
     const char* line;
   };
-  for (auto [signal, line] : {expectation{SIGHUP, "SIGHUP.*reload is not supported yet"},
+  for (auto [signal, line] : {expectation{SIGHUP, "reloaded .*: nothing changed"},
                               expectation{SIGUSR1, "SIGUSR1: the access log is off"},
                               expectation{SIGUSR2, R"(\(signal 12\): ignored)"},
                               expectation{SIGALRM, R"(\(signal 14\): ignored)"}}) {

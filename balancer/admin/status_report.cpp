@@ -1,0 +1,99 @@
+#include "admin/status_report.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <vector>
+
+#include "config/address.hpp"
+
+namespace pinwheel {
+
+namespace {
+
+// Whole seconds a running process has been up; 0 when none runs.
+long long uptime_seconds(const backend& b, std::chrono::steady_clock::time_point now) {
+  if (!b.spawned() || b.process.pid == 0) return 0;
+  return std::chrono::duration_cast<std::chrono::seconds>(now - b.process.started).count();
+}
+
+std::string format_uptime(long long s) {
+  if (s < 60) return std::to_string(s) + "s";
+  if (s < 3600) return std::to_string(s / 60) + "m" + std::to_string(s % 60) + "s";
+  return std::to_string(s / 3600) + "h" + std::to_string(s % 3600 / 60) + "m";
+}
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string backend_state(const backend& b) {
+  if (b.spawned() && b.process.given_up) return "given-up";
+  if (b.spawned() && b.process.pid == 0) return "stopped";
+  return b.health.up() ? "up" : "down";
+}
+
+std::string status_table(std::span<backend* const> backends,
+                         std::chrono::steady_clock::time_point now) {
+  std::vector<std::vector<std::string>> rows{{"BACKEND", "ADDRESS", "STATE", "ADMIN", "PID", "CPU",
+                                              "ACTIVE", "TOTAL", "RESTARTS", "UPTIME"}};
+  for (const backend* b : backends) {
+    bool spawned = b->spawned();
+    rows.push_back({b->name, to_string(b->endpoint), backend_state(*b), to_string(b->admin),
+                    spawned && b->process.pid != 0 ? std::to_string(b->process.pid) : "-",
+                    b->cpu >= 0 ? std::to_string(b->cpu) : "-",
+                    std::to_string(b->active_connections), std::to_string(b->total_connections),
+                    spawned ? std::to_string(b->process.restarts) : "-",
+                    spawned ? format_uptime(uptime_seconds(*b, now)) : "-"});
+  }
+  std::vector<std::size_t> width(rows.front().size(), 0);
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string status_json(std::span<backend* const> backends, const std::string& strategy,
+                        std::chrono::steady_clock::time_point now) {
+  std::ostringstream out;
+  out << "{\"strategy\":" << json_string(strategy) << ",\"backends\":[";
+  bool first = true;
+  for (const backend* b : backends) {
+    out << (first ? "" : ",") << "{\"name\":" << json_string(b->name)
+        << ",\"address\":" << json_string(to_string(b->endpoint))
+        << ",\"state\":" << json_string(backend_state(*b))
+        << ",\"admin\":" << json_string(to_string(b->admin)) << ",\"pid\":" << b->process.pid
+        << ",\"cpu\":" << b->cpu << ",\"active\":" << b->active_connections
+        << ",\"total\":" << b->total_connections << ",\"restarts\":" << b->process.restarts
+        << ",\"uptime_s\":" << uptime_seconds(*b, now) << "}";
+    first = false;
+  }
+  out << "]}\n";
+  return out.str();
+}
+
+}  // namespace pinwheel
