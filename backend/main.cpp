@@ -12,6 +12,7 @@
 
 #include "http_server.hpp"
 #include "routes.hpp"
+#include "service_notify.hpp"
 
 namespace {
 
@@ -76,12 +77,19 @@ int main(int argc, char** argv) {
   }
 
   // A /slow already running finishes first: holding the event loop is its whole point.
+  // sd_notify when NOTIFY_SOCKET is set (Pinwheel sets it for every backend it spawns).
+  pinwheel::demo::service_notify notify(io);
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const std::error_code&, int) { server->stop(); });
+  signals.async_wait([&](const std::error_code&, int) {
+    notify.stopping();
+    server->stop();
+  });
   server->start();
 
   std::cout << "pinwheel-backend " << opts.index << " listening on " << address.to_string() << ':'
             << server->local_endpoint().port() << " (pid " << self.pid << ")" << std::endl;
+  notify.ready("listening on " + address.to_string() + ":" +
+               std::to_string(server->local_endpoint().port()));
   io.run();
   return 0;
 }

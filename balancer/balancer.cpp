@@ -39,7 +39,10 @@ void fill_pool(backend_pool& pool, const options& o, const run_plan& plan) {
     b.endpoint = p.endpoint;
     b.cpu = p.cpu;
     b.argv = p.argv;
-    b.health = health_state(o.health.rise, o.health.fall, o.health.kind == health_kind::none);
+    // Unchecked backends are trusted from the start, unless their READY=1 is what counts.
+    b.health = health_state(o.health.rise, o.health.fall,
+                            o.health.kind == health_kind::none &&
+                                (!b.spawned() || o.backends.readiness == readiness_kind::health));
     pool.add(std::move(b));
   }
 }
@@ -78,6 +81,7 @@ balancer::balancer(const options& o, const run_plan& plan)
   context_.send_proxy = o.backends.send_proxy;
   if (limiter_.enabled()) context_.limiter = &limiter_;
   health_.send_proxy(o.backends.send_proxy);
+  health_.readiness(o.backends.readiness);
   context_.on_connect_failure = [this](backend& b, const std::error_code& ec) {
     health_.connect_failed(b, "proxy connect failed: " + ec.message());
   };
@@ -143,10 +147,16 @@ void balancer::limit_connections_to_descriptors() {
 void balancer::on_health_change(backend&) {
   if (stopping_) return;
   std::size_t usable = pool_.usable_count();
+  std::string status = std::to_string(usable) + " of " + std::to_string(pool_.members().size()) +
+                       " backend(s) up, serving on " + to_string(server_.local_endpoint());
   if (!ready_ && usable > 0) {
     ready_ = true;
     log("ready: a backend is up, serving on ", to_string(server_.local_endpoint()));
-  } else if (ready_ && usable == 0) {
+    service_.send("READY=1\nSTATUS=" + status);
+    return;
+  }
+  service_.send("STATUS=" + status);
+  if (ready_ && usable == 0) {
     log_warning("no backend is up: new connections wait up to connect_timeout (",
                 format_duration(options_.balancer.connect_timeout), ") for one to come back");
   }
@@ -167,6 +177,7 @@ void balancer::stop(const std::string& why, int exit_code) {
   log(why, ": stopping (new connections refused, open ones may finish)");
   stopping_ = true;
   exit_code_ = exit_code;
+  service_.send("STOPPING=1\nSTATUS=stopping: " + why);
   spawn_background(io_, shutdown(), "shutdown");
 }
 

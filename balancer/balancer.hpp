@@ -12,6 +12,8 @@
 //   SIGUSR1                   reopen log files: logs go to stderr only, logged and ignored.
 //   SIGUSR2, SIGALRM          logged and ignored.
 //   SIGPIPE                   ignored: a write to a closed peer is an error code, not a death.
+// Under systemd (NOTIFY_SOCKET set, Type=notify) it sends READY=1 once it listens and a backend
+// is up, STATUS= lines as backends come and go, and STOPPING=1 when it begins to stop.
 // When every spawned backend has been given up, it stops and exits 1, so a service manager
 // restarts the whole unit.
 #pragma once
@@ -30,6 +32,7 @@
 #include "proxy/session.hpp"
 #include "strategy/strategy.hpp"
 #include "supervisor/guardian.hpp"
+#include "supervisor/service_notifier.hpp"
 #include "supervisor/supervisor.hpp"
 #include "supervisor/system_process_env.hpp"
 
@@ -65,6 +68,8 @@ class balancer {
   client_limiter limiter_;
   server server_;
   system_process_env process_env_;
+  // Before the supervisor: NOTIFY_SOCKET is ours, not the backends'.
+  service_notifier service_;
   std::optional<guardian> guardian_;
   std::optional<supervisor> supervisor_;
   asio::signal_set signals_;

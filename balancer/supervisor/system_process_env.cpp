@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 namespace pinwheel {
 
@@ -29,6 +30,10 @@ struct child_report {
 // Everything the child needs, prepared before vfork: the child may not allocate.
 struct child_setup {
   char* const* argv;
+  char* const* envp;
+  // Where each pid variable's value goes ("NAME=" is already there, room for the digits).
+  char* const* pid_slots;
+  std::size_t pid_slot_count;
   int cpu;
   int stdin_fd;
   int stdout_fd;
@@ -47,6 +52,18 @@ void report(int status_fd, child_stage stage, int error) {
 bool put_at(int fd, int target) {
   if (fd == target) return ::fcntl(target, F_SETFD, 0) == 0;
   return ::dup2(fd, target) == target;
+}
+
+// Writes `value` in decimal and a NUL at `out`: snprintf is not async-signal-safe.
+void write_decimal(char* out, long value) {
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value > 0);
+  while (n > 0) *out++ = digits[--n];
+  *out = '\0';
 }
 
 // Runs in the vforked child, on the parent's memory while the parent waits: async-signal-safe
@@ -91,7 +108,9 @@ bool put_at(int fd, int target) {
     for (long fd = 3, max = ::sysconf(_SC_OPEN_MAX); fd < max; ++fd)
       ::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
   }
-  ::execv(s.argv[0], s.argv);
+  // The slots are the parent's buffers, reserved for this: it waits, and reads them no more.
+  for (std::size_t i = 0; i < s.pid_slot_count; ++i) write_decimal(s.pid_slots[i], ::getpid());
+  ::execve(s.argv[0], s.argv, s.envp);
   report(s.status_fd, child_stage::exec, errno);
   ::_exit(127);
 }
@@ -115,6 +134,35 @@ process_start system_process_env::start(const process_spec& spec) {
   for (const std::string& arg : spec.argv) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
 
+  // The environment, built before vfork: the child may not allocate.
+  auto overridden = [&spec](std::string_view entry) {
+    std::string_view name = entry.substr(0, entry.find('='));
+    for (const char* own : {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS",
+                            "LISTEN_PID", "LISTEN_FDNAMES"}) {
+      if (name == own) return true;
+    }
+    for (const std::string& e : spec.environment) {
+      if (e.substr(0, e.find('=')) == name) return true;
+    }
+    for (const std::string& v : spec.pid_variables) {
+      if (v == name) return true;
+    }
+    return false;
+  };
+  std::vector<std::string> pid_entries;
+  for (const std::string& name : spec.pid_variables)
+    pid_entries.push_back(name + "=" + std::string(24, ' '));
+  std::vector<char*> envp, pid_slots;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!overridden(*e)) envp.push_back(*e);
+  }
+  for (const std::string& e : spec.environment) envp.push_back(const_cast<char*>(e.c_str()));
+  for (std::size_t i = 0; i < pid_entries.size(); ++i) {
+    envp.push_back(pid_entries[i].data());
+    pid_slots.push_back(pid_entries[i].data() + spec.pid_variables[i].size() + 1);
+  }
+  envp.push_back(nullptr);
+
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null_fd < 0) {
     result.local_error = std::error_code(errno, std::system_category());
@@ -128,8 +176,9 @@ process_start system_process_env::start(const process_spec& spec) {
     ::close(null_fd);
     return result;
   }
-  const child_setup setup{argv.data(),    spec.cpu,         null_fd,   spec.stdout_fd,
-                          spec.stderr_fd, spec.announce_fd, status[1], ::getpid()};
+  const child_setup setup{argv.data(),      envp.data(), pid_slots.data(), pid_slots.size(),
+                          spec.cpu,         null_fd,     spec.stdout_fd,   spec.stderr_fd,
+                          spec.announce_fd, status[1],   ::getpid()};
 
   // Blocked until the child has reset its dispositions: a handler of ours running in the
   // child would run on our memory.
