@@ -35,7 +35,8 @@ constexpr std::size_t kLimiterSpare = 65'536;
 void fill_pool(backend_pool& pool, const options& o, const run_plan& plan) {
   for (const backend_plan& p : plan.backends) {
     backend b;
-    b.name = std::to_string(p.index);
+    b.name = p.name;
+    b.weight = p.weight;
     b.endpoint = p.endpoint;
     b.cpu = p.cpu;
     b.argv = p.argv;
@@ -53,7 +54,9 @@ random_source seeded_random() {
 }
 
 std::unique_ptr<strategy> make_chosen_strategy(const options& o, backend_pool& pool) {
-  auto s = make_strategy(o.balancer.strategy, pool, seeded_random());
+  strategy_inputs inputs{seeded_random(), [] { return std::chrono::steady_clock::now(); },
+                         o.backends.slow_start};
+  auto s = make_strategy(o.balancer.strategy, pool, std::move(inputs));
   pool.set_listener(s.get());
   return s;
 }
@@ -91,6 +94,8 @@ balancer::balancer(const options& o, const run_plan& plan)
 }
 
 int balancer::run() {
+  // Before pinning: the log's writer thread then runs on any core, not on the event loop's.
+  open_access_log();
   if (auto ec = pin_to_cpu(0, plan_.balancer_cpu)) {
     log_warning("cannot pin the balancer to cpu ", plan_.balancer_cpu, ": ", ec.message(),
                 "; running unpinned");
@@ -133,6 +138,29 @@ int balancer::run() {
 
   io_.run();
   return exit_code_;
+}
+
+void balancer::open_access_log() {
+  const access_log_options& o = options_.access_log;
+  if (!o.enabled) return;
+  try {
+    access_log_ = std::make_unique<access_log>(o);
+  } catch (const std::system_error& e) {
+    throw config_error(options_.locate("access_log.path") + ": cannot open " + o.path +
+                       " for appending: " + e.code().message());
+  }
+  context_.connections_log = access_log_.get();
+  log("access log: ", o.path, " (", o.format == access_log_format::json ? "json" : "text", ")");
+}
+
+void balancer::reopen_access_log() {
+  if (!access_log_) {
+    log("SIGUSR1: the access log is off ([access_log] enabled = false): nothing to reopen");
+  } else if (access_log_->reopen()) {
+    log("SIGUSR1: reopening the access log ", access_log_->path());
+  } else {
+    log("SIGUSR1: the access log goes to ", access_log_->path(), ": nothing to reopen");
+  }
 }
 
 void balancer::limit_connections_to_descriptors() {
@@ -208,9 +236,7 @@ asio::awaitable<void> balancer::handle_signals() {
             "nothing changed");
         break;
       case SIGUSR1:
-        log(name,
-            " (SIGUSR1): Pinwheel logs to stderr only, there is no log file to reopen; "
-            "ignored");
+        reopen_access_log();
         break;
       default:
         log(name, " (signal ", signal, "): ignored");
@@ -224,6 +250,10 @@ asio::awaitable<void> balancer::shutdown() {
   health_.stop();
   if (supervisor_) co_await supervisor_->stop();
   if (guardian_) guardian_->stop();
+  if (access_log_ && access_log_->lines_dropped() > 0) {
+    log_warning("the access log dropped ", access_log_->lines_dropped(),
+                " line(s) in all: its writer could not keep up");
+  }
   log("stopped");
   signals_.cancel();
   io_.stop();

@@ -9,7 +9,8 @@
 //                             a second one cuts the drain short (RST), a third SIGKILLs the
 //                             backends.
 //   SIGHUP                    reload: not supported yet, logged and ignored.
-//   SIGUSR1                   reopen log files: logs go to stderr only, logged and ignored.
+//   SIGUSR1                   reopen the access log file (logrotate's convention: rename it,
+//                             send USR1, the next lines go to a new file); logged.
 //   SIGUSR2, SIGALRM          logged and ignored.
 //   SIGPIPE                   ignored: a write to a closed peer is an error code, not a death.
 // Under systemd (NOTIFY_SOCKET set, Type=notify) it sends READY=1 once it listens and a backend
@@ -27,6 +28,7 @@
 #include "config/run_plan.hpp"
 #include "health/health_checker.hpp"
 #include "pool/backend_pool.hpp"
+#include "proxy/access_log.hpp"
 #include "proxy/buffer_pool.hpp"
 #include "proxy/server.hpp"
 #include "proxy/session.hpp"
@@ -55,12 +57,16 @@ class balancer {
   void limit_connections_to_descriptors();
   void on_health_change(backend& b);
   void on_given_up(backend& b);
+  /// Opens [access_log] path if enabled; throws config_error naming the key if it cannot.
+  void open_access_log();
+  void reopen_access_log();
 
   const options& options_;
   const run_plan& plan_;
   asio::io_context io_;
   backend_pool pool_;
   std::unique_ptr<strategy> strategy_;
+  std::unique_ptr<access_log> access_log_;
   buffer_pool small_buffers_;
   buffer_pool large_buffers_;
   health_checker health_;

@@ -39,8 +39,11 @@ DEFAULT_PACKAGES = ("haproxy nginx libnginx-mod-stream wrk iperf3 gnuplot-nox fo
                     "python3 procps util-linux iproute2")
 
 TARGETS = ["pinwheel", "haproxy", "nginx", "direct"]
+# Opt-in (--targets): Pinwheel with its access log on, a line per connection to a file.
+EXTRA_TARGETS = ["pinwheel-log"]
 TARGET_LABEL = {"pinwheel": "Pinwheel", "haproxy": "HAProxy",
-                "nginx": "nginx stream", "direct": "direct"}
+                "nginx": "nginx stream", "direct": "direct",
+                "pinwheel-log": "Pinwheel + access log"}
 TESTS = ["keepalive", "close", "bulk", "idle"]
 TEST_LABEL = {"keepalive": "keep-alive requests (wrk)",
               "close": "new connection per request (wrk, Connection: close)",
@@ -472,12 +475,15 @@ class Bench:
             body = (NGINX_STREAM_CONF.replace("@PORT@", str(port))
                     .replace("@SERVERS@", servers).replace("@MODULE@", NGINX_STREAM_MODULE))
             proc = self.start_nginx(f"nginx-stream-{kind}", body, port, a.proxy_cpu)
-        elif target == "pinwheel":
-            d = self.path(f"pinwheel-{kind}")
+        elif target in ("pinwheel", "pinwheel-log"):
+            d = self.path(f"{target}-{kind}")
             d.mkdir()
             servers = ", ".join(f'"127.0.0.1:{p}"' for p in upstream)
             conf = d / "pinwheel.toml"
-            conf.write_text(PINWHEEL_CONF.format(port=port, cpu=a.proxy_cpu, servers=servers))
+            text = PINWHEEL_CONF.format(port=port, cpu=a.proxy_cpu, servers=servers)
+            if target == "pinwheel-log":
+                text += PINWHEEL_ACCESS_LOG_CONF.format(path=d / "access.log")
+            conf.write_text(text)
             logfile = d / "pinwheel.log"
             proc = self.procs.start("pinwheel", [str(a.pinwheel), "--config", str(conf)],
                                     cpu=a.proxy_cpu, log=logfile)
@@ -817,6 +823,13 @@ servers = [{servers}]
 kind = "none"
 """
 
+PINWHEEL_ACCESS_LOG_CONF = """
+[access_log]
+enabled = true
+path = "{path}"
+format = "text"
+"""
+
 PINWHEEL_SCALING_CONF = """\
 [balancer]
 listen = "127.0.0.1:{port}"
@@ -1030,7 +1043,8 @@ def write_plot(out_dir, summary, targets, log):
                 " (close)", "\\n(new conn.)").replace(" (iperf3)", "\\n(iperf3)")
             f.write(f'"{short}\\n[{unit}]" ' + " ".join(cells) + "\n")
     gp = out_dir / "plot.gp"
-    colours = {"pinwheel": "#d95f02", "haproxy": "#1b9e77", "nginx": "#7570b3"}
+    colours = {"pinwheel": "#d95f02", "haproxy": "#1b9e77", "nginx": "#7570b3",
+               "pinwheel-log": "#e7298a"}
     series = []
     for i, t in enumerate(proxies):
         c = 2 + 3 * i
@@ -1247,7 +1261,7 @@ def parse_args(argv):
                     help="idle connections held open (default 5000; smoke 200)")
     ap.add_argument("--connections", type=int, default=50, help="wrk connections (-c)")
     ap.add_argument("--targets", default=",".join(TARGETS),
-                    help="comma-separated subset of " + ",".join(TARGETS))
+                    help="comma-separated subset of " + ",".join(TARGETS + EXTRA_TARGETS))
     ap.add_argument("--tests", default=",".join(TESTS),
                     help="comma-separated subset of " + ",".join(TESTS))
     ap.add_argument("--pinwheel", default=str(REPO_DIR / "build/balancer/pinwheel"),
@@ -1288,8 +1302,8 @@ def parse_args(argv):
     a.targets = [t.strip() for t in a.targets.split(",") if t.strip()]
     a.tests = [t.strip() for t in a.tests.split(",") if t.strip()]
     for t in a.targets:
-        if t not in TARGETS:
-            ap.error(f"unknown target {t!r}; choose from {','.join(TARGETS)}")
+        if t not in TARGETS + EXTRA_TARGETS:
+            ap.error(f"unknown target {t!r}; choose from {','.join(TARGETS + EXTRA_TARGETS)}")
     for t in a.tests:
         if t not in TESTS:
             ap.error(f"unknown test {t!r}; choose from {','.join(TESTS)}")

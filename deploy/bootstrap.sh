@@ -14,11 +14,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 build_packages="cmake ninja-build g++ pkg-config libasio-dev libtomlplusplus-dev libcli11-dev libhttp-parser-dev"
-# systemd: systemd-analyze checks the unit in deploy/systemd/.
+# systemd: systemd-analyze checks the unit in deploy/systemd/. prometheus: promtool checks
+# deploy/prometheus/ and the dashboard's queries. yamllint, python3-yaml: deploy/kubernetes/.
 # nodejs: the edge tests put a Node.js app that reads PROXY headers behind Pinwheel, and
 # bench/compare runs the Node.js clustering articles' app (test compare_smoke) (nginx,
 # HAProxy, curl and iproute2's ss come with the benchmark's list or just above).
-test_packages="libgtest-dev curl systemd nodejs redis-server python3 $(sed -n 's/^BENCH_PACKAGES="\(.*\)"$/\1/p' bench/run.sh)"
+test_packages="libgtest-dev curl systemd prometheus yamllint python3-yaml nodejs redis-server python3 $(sed -n 's/^BENCH_PACKAGES="\(.*\)"$/\1/p' bench/run.sh)"
 # The formatter is pinned: another clang-format version formats some lines differently.
 clang_format=clang-format-14
 format_packages="$clang_format git"

@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "config/address.hpp"
@@ -80,6 +82,10 @@ class table_reader {
     if (auto* v = typed<toml::value<std::string>>(key, "a string")) out = v->get();
   }
 
+  void read(std::string_view key, bool& out) {
+    if (auto* v = typed<toml::value<bool>>(key, "true or false")) out = v->get();
+  }
+
   void read(std::string_view key, int& out, std::int64_t min, std::int64_t max) {
     auto* v = typed<toml::value<std::int64_t>>(key, "an integer");
     if (v == nullptr) return;
@@ -134,6 +140,26 @@ class table_reader {
     return out;
   }
 
+  std::vector<unsigned> read_weights(std::string_view key) {
+    std::vector<unsigned> out;
+    auto* array = typed<toml::array>(key, "an array of weights, e.g. [3, 1, 1]");
+    if (array == nullptr) return out;
+    for (const toml::node& element : *array) out.push_back(weight(element, key));
+    return out;
+  }
+
+  /// One weight: an integer from 0 to kMaxWeight.
+  unsigned weight(const toml::node& node, std::string_view key) {
+    auto* i = node.as_integer();
+    if (i == nullptr) fail(node, key, "a weight must be an integer, got " + type_name(node));
+    if (i->get() < 0 || i->get() > kMaxWeight) {
+      fail(node, key,
+           "weight " + std::to_string(i->get()) + " is out of range; use 0 (never picked) to " +
+               std::to_string(kMaxWeight));
+    }
+    return static_cast<unsigned>(i->get());
+  }
+
   // Rejects keys nobody read: almost always a typo.
   void reject_unknown() {
     if (table_ == nullptr) return;
@@ -186,9 +212,10 @@ class table_reader {
 };
 
 std::string strategy_choices() {
+  std::vector<std::string> names = strategy_names();
   std::string list;
-  for (const std::string& name : strategy_names())
-    list += (list.empty() ? "" : " or ") + in_quotes(name);
+  for (std::size_t i = 0; i < names.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + in_quotes(names[i]);
   return list;
 }
 
@@ -334,11 +361,75 @@ void read_limits(table_reader& t, limits_options& l) {
   t.reject_unknown();
 }
 
+// Names appear in logs, metrics and admin commands: keep them to one plain word.
+bool good_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      return false;
+  }
+  return true;
+}
+
+// One `servers` element: "host:port", or { address = "host:port", name = "a", weight = 3 }.
+server_options read_server(table_reader& t, const toml::node& element) {
+  server_options server;
+  const toml::node* address = &element;
+  if (const toml::table* table = element.as_table()) {
+    address = table->get("address");
+    if (address == nullptr) {
+      t.fail(element, "servers",
+             "a server table needs address = \"host:port\" (and may have name and weight)");
+    }
+    for (auto&& [key, value] : *table) {
+      if (key == "address") continue;
+      if (key == "weight") {
+        server.weight = t.weight(value, "servers");
+      } else if (key == "name") {
+        const auto* name = value.as_string();
+        if (name == nullptr || !good_name(name->get())) {
+          t.fail(value, "servers",
+                 "a server name must be a string of 1 to 64 letters, digits, '-', '_' or '.'");
+        }
+        server.name = name->get();
+      } else {
+        t.fail(value, "servers",
+               "unknown key " + in_quotes(key.str()) +
+                   " in a server table; known keys are address, name, weight");
+      }
+    }
+  }
+  const auto* text = address->as_string();
+  if (text == nullptr) {
+    t.fail(*address, "servers",
+           "expected \"host:port\" or { address = \"host:port\", name = \"a\", weight = 3 }, "
+           "got " +
+               table_reader::type_name(*address));
+  }
+  const std::string& s = text->get();
+  std::string error;
+  auto endpoint = parse_endpoint(s, error);
+  if (!endpoint) t.fail(*address, "servers", error);
+  if (endpoint->port() == 0)
+    t.fail(*address, "servers", in_quotes(s) + " has port 0; give the server's real port");
+  // Connecting to a wildcard reaches this host by accident; say which address is meant.
+  if (endpoint->address().is_unspecified()) {
+    t.fail(*address, "servers",
+           in_quotes(s) +
+               " is a wildcard address, not a server's; give the address the server "
+               "listens on, e.g. \"127.0.0.1:" +
+               std::to_string(endpoint->port()) + "\"");
+  }
+  server.endpoint = *endpoint;
+  return server;
+}
+
 void read_backends(table_reader& t, backends_options& b, const std::string& path) {
   t.read("count", b.count, 0, kMaxBackends);
-  bool has_command = false, has_servers = false;
+  bool has_command = false;
   b.command = t.read_strings("command", has_command);
-  std::vector<std::string> servers = t.read_strings("servers", has_servers);
+  const toml::array* servers =
+      t.typed<toml::array>("servers", "an array of \"host:port\" strings or server tables");
   std::string host = b.host.to_string();
   t.read("host", host);
   if (const toml::node* node = t.find("host")) {
@@ -349,6 +440,8 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
   }
   t.read("base_port", b.base_port, 0, 65535);
   b.cpus = t.read_ints("cpus");
+  b.weights = t.read_weights("weights");
+  t.read("slow_start", b.slow_start, 0ms);
   t.read("restart_delay", b.restart_delay, 0ms);
   t.read("restart_delay_max", b.restart_delay_max, 0ms);
   t.read("min_uptime", b.min_uptime, 0ms);
@@ -358,12 +451,14 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
   read_readiness(t, b);
   t.read("watchdog", b.watchdog, 0ms);
 
-  if (has_servers) {
+  if (servers != nullptr) {
     const toml::node* node = t.find("servers");
-    if (has_command || t.find("count") || t.find("base_port") || t.find("cpus")) {
+    if (has_command || t.find("count") || t.find("base_port") || t.find("cpus") ||
+        t.find("weights")) {
       t.fail(*node, "servers",
              "servers (backends Pinwheel does not spawn) cannot be combined with command, count, "
-             "base_port or cpus; keep one or the other");
+             "base_port, cpus or weights (give a server its weight in its table); keep one or "
+             "the other");
     }
     // Only a process Pinwheel starts is given NOTIFY_SOCKET.
     for (const char* key : {"readiness", "watchdog"}) {
@@ -373,26 +468,20 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
                "notify it");
       }
     }
-    if (servers.empty()) t.fail(*node, "servers", "is empty; list at least one \"host:port\"");
-    const toml::array& elements = *node->as_array();
-    for (std::size_t i = 0; i < servers.size(); ++i) {
-      const std::string& s = servers[i];
-      const toml::node& element = *elements.get(i);
-      std::string error;
-      auto endpoint = parse_endpoint(s, error);
-      if (!endpoint) t.fail(element, "servers", error);
-      if (endpoint->port() == 0)
-        t.fail(element, "servers", in_quotes(s) + " has port 0; give the server's real port");
-      // Connecting to a wildcard reaches this host by accident; say which address is meant.
-      if (endpoint->address().is_unspecified()) {
+    if (servers->empty()) t.fail(*node, "servers", "is empty; list at least one \"host:port\"");
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < servers->size(); ++i) {
+      const toml::node& element = *servers->get(i);
+      server_options server = read_server(t, element);
+      std::string name = server.name.empty() ? std::to_string(i) : server.name;
+      if (!names.insert(name).second) {
         t.fail(element, "servers",
-               in_quotes(s) +
-                   " is a wildcard address, not a server's; give the address the server "
-                   "listens on, e.g. \"127.0.0.1:" +
-                   std::to_string(endpoint->port()) + "\"");
+               "name " + in_quotes(name) +
+                   " is taken by an earlier server (unnamed servers are named by position); "
+                   "give each server its own name");
       }
       t.record("servers[" + std::to_string(i) + "]", element);
-      b.servers.push_back(*endpoint);
+      b.servers.push_back(std::move(server));
     }
   } else {
     const toml::node* node = t.find("command");
@@ -486,6 +575,26 @@ void read_health(table_reader& t, health_options& h) {
   t.read("timeout", h.timeout, 1ms);
   t.read("rise", h.rise, 1, 1000);
   t.read("fall", h.fall, 1, 1000);
+  t.reject_unknown();
+}
+
+void read_access_log(table_reader& t, access_log_options& a, const std::string& config_path) {
+  t.read("enabled", a.enabled);
+  t.read("path", a.path);
+  if (const toml::node* node = t.find("path"); node != nullptr && a.path.empty())
+    t.fail(*node, "path", "is empty; give a file, \"stderr\" or \"stdout\"");
+  // Like a backend's command: relative to the config file, not to wherever Pinwheel started.
+  if (a.path != "stderr" && a.path != "stdout" && std::filesystem::path(a.path).is_relative())
+    a.path = (std::filesystem::path(config_path).parent_path() / a.path).string();
+  std::string format = a.format == access_log_format::json ? "json" : "text";
+  t.read("format", format);
+  if (format == "text")
+    a.format = access_log_format::text;
+  else if (format == "json")
+    a.format = access_log_format::json;
+  else
+    t.fail(*t.find("format"), "format",
+           in_quotes(format) + " is not a format; use \"text\" or \"json\"");
   t.reject_unknown();
 }
 
@@ -623,6 +732,7 @@ options load_config_text(const std::string& text, const std::string& path, const
   const toml::table* balancer = section("balancer");
   const toml::table* backends = section("backends");
   const toml::table* health = section("health");
+  const toml::table* access_log = section("access_log");
   const toml::table* limits = section("limits");
   top.reject_unknown();
   if (backends == nullptr) {
@@ -636,6 +746,8 @@ options load_config_text(const std::string& text, const std::string& path, const
   read_backends(backends_reader, o.backends, path);
   table_reader health_reader(health, "health", path, o);
   read_health(health_reader, o.health);
+  table_reader access_log_reader(access_log, "access_log", path, o);
+  read_access_log(access_log_reader, o.access_log, path);
   table_reader limits_reader(limits, "limits", path, o);
   read_limits(limits_reader, o.limits);
   apply(parsed, o);

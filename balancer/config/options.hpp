@@ -61,6 +61,18 @@ struct balancer_options {
   int retries = 3;
 };
 
+/// A backend Pinwheel does not spawn: `"host:port"` or `{ address, name, weight }` in the config.
+struct server_options {
+  asio::ip::tcp::endpoint endpoint;
+  /// Its name in logs and metrics; empty: its position in `servers` ("0", "1", …).
+  std::string name;
+  /// Share of connections relative to the others; 0: never picked.
+  unsigned weight = 1;
+};
+
+/// Highest weight a backend may have (HAProxy's too).
+constexpr unsigned kMaxWeight = 256;
+
 struct backends_options {
   /// Backends to spawn; 0 means one per core left after the balancer's (at least one).
   int count = 0;
@@ -83,6 +95,11 @@ struct backends_options {
   int max_restarts = 10;
   /// On shutdown, how long backends get after SIGTERM before SIGKILL.
   duration stop_timeout = 5s;
+  /// Weights of the spawned backends, backend i gets weights[i]; empty: all 1. When given,
+  /// one per backend (checked in make_plan, once the count is known).
+  std::vector<unsigned> weights;
+  /// A backend that becomes usable again ramps its weight up over this long; 0: off.
+  duration slow_start = 0ms;
   /// PROXY protocol header sent first on each backend connection (none, v1 or v2).
   proxy_protocol::version send_proxy = proxy_protocol::version::none;
   /// What brings a starting backend up (every spawned backend gets NOTIFY_SOCKET either way).
@@ -91,7 +108,7 @@ struct backends_options {
   /// is killed and restarted; 0: no watchdog.
   duration watchdog = 0ms;
   /// Backends Pinwheel does not spawn, only balances and checks (exclusive with command).
-  std::vector<asio::ip::tcp::endpoint> servers;
+  std::vector<server_options> servers;
 
   /// True when Pinwheel spawns and supervises its backends.
   bool spawned() const { return servers.empty(); }
@@ -112,6 +129,17 @@ struct health_options {
   int fall = 3;
 };
 
+enum class access_log_format { text, json };
+
+struct access_log_options {
+  /// One line per closed connection; off by default.
+  bool enabled = false;
+  /// A file (appended to, created if missing, reopened on SIGUSR1), or "stderr" / "stdout".
+  std::string path = "stderr";
+  /// text: key=value pairs (logfmt); json: one JSON object per line.
+  access_log_format format = access_log_format::text;
+};
+
 /// Limits per client address (the PROXY header's, when accepted from a trusted peer).
 struct limits_options {
   /// Open connections one client may have; 0: no limit.
@@ -126,6 +154,7 @@ struct options {
   balancer_options balancer;
   backends_options backends;
   health_options health;
+  access_log_options access_log;
   limits_options limits;
   /// Where each key was set, "file:line:column" or "--flag", for messages found after loading.
   /// Elements of backends.servers are also recorded one by one, as "backends.servers[i]".

@@ -81,19 +81,43 @@ run_plan make_plan(const options& o, const host_facts& host) {
   plan.balancer_cpu = cpus.balancer;
 
   if (!b.spawned()) {
-    for (std::size_t i = 0; i < b.servers.size(); ++i)
-      plan.backends.push_back({i, b.servers[i], -1, {}});
+    for (std::size_t i = 0; i < b.servers.size(); ++i) {
+      const server_options& server = b.servers[i];
+      backend_plan backend;
+      backend.index = i;
+      backend.name = server.name.empty() ? std::to_string(i) : server.name;
+      backend.weight = server.weight;
+      backend.endpoint = server.endpoint;
+      plan.backends.push_back(std::move(backend));
+    }
   } else {
     if (!cpus.warning.empty()) plan.warnings.push_back(cpus.warning);
     std::vector<std::uint16_t> ports = plan_ports(o, cpus.backends.size(), host);
+    if (!b.weights.empty() && b.weights.size() != cpus.backends.size()) {
+      throw config_error(o.locate("backends.weights") + ": " + std::to_string(b.weights.size()) +
+                         " weights for " + std::to_string(cpus.backends.size()) + " backends" +
+                         (b.count == 0 ? " (one per core)" : "") +
+                         "; give one weight per backend, or set count to match");
+    }
     for (std::size_t i = 0; i < cpus.backends.size(); ++i) {
       backend_plan backend;
       backend.index = i;
+      backend.name = std::to_string(i);
+      backend.weight = b.weights.empty() ? 1 : b.weights[i];
       backend.cpu = cpus.backends[i];
       backend.endpoint = asio::ip::tcp::endpoint(b.host, ports[i]);
       for (const std::string& arg : b.command) backend.argv.push_back(substitute(arg, backend));
       plan.backends.push_back(std::move(backend));
     }
+  }
+  bool any_weight = std::any_of(plan.backends.begin(), plan.backends.end(),
+                                [](const backend_plan& p) { return p.weight > 0; });
+  if (!any_weight) {
+    std::string key = b.spawned() ? "backends.weights" : "backends.servers";
+    throw config_error(o.locate(key) +
+                       ": every backend has weight 0, so none would ever be picked; give at "
+                       "least one a weight from 1 to " +
+                       std::to_string(kMaxWeight));
   }
   validate_plan(o, plan, host);
   return plan;
@@ -145,8 +169,13 @@ std::string describe(const options& o, const run_plan& plan) {
   } else {
     out << "backends        " << plan.backends.size() << " servers (not spawned)\n";
   }
+  if (o.backends.slow_start.count() > 0) {
+    out << "slow start      " << format_duration(o.backends.slow_start)
+        << " for a backend that becomes usable again\n";
+  }
   for (const backend_plan& backend : plan.backends) {
-    out << "  backend " << backend.index << "     " << to_string(backend.endpoint);
+    out << "  backend " << backend.name << "     " << to_string(backend.endpoint);
+    if (backend.weight != 1) out << "  weight " << backend.weight;
     if (backend.cpu >= 0) {
       out << "  cpu " << backend.cpu << "  $";
       for (const std::string& arg : backend.argv) out << " " << arg;

@@ -16,6 +16,10 @@ namespace pinwheel {
 
 struct backend_plan {
   std::size_t index = 0;
+  /// Its name: a server's configured name, else its index.
+  std::string name;
+  /// Share of connections relative to the others; 0: never picked.
+  unsigned weight = 1;
   asio::ip::tcp::endpoint endpoint;
   /// -1 for servers Pinwheel does not spawn.
   int cpu = -1;

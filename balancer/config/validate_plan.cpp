@@ -25,7 +25,8 @@ std::string listen_note(const options& o, const asio::ip::tcp::endpoint& listen)
 std::string server_key(std::size_t i) { return "backends.servers[" + std::to_string(i) + "]"; }
 
 void check_servers(const options& o, const host_facts& host) {
-  const std::vector<asio::ip::tcp::endpoint>& servers = o.backends.servers;
+  std::vector<asio::ip::tcp::endpoint> servers;
+  for (const server_options& server : o.backends.servers) servers.push_back(server.endpoint);
   for (std::size_t j = 0; j < servers.size(); ++j) {
     for (std::size_t i = 0; i < j; ++i) {
       if (servers[i] != servers[j]) continue;

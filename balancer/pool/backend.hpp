@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "pool/awaiting_list.hpp"
 #include "pool/health_state.hpp"
 
 namespace pinwheel {
@@ -64,6 +65,8 @@ struct backend {
   int cpu = -1;
   /// The spawn command with placeholders filled in; empty for servers Pinwheel does not spawn.
   std::vector<std::string> argv;
+  /// Share of new connections relative to the others (0 to 256); 0: never picked.
+  unsigned weight = 1;
 
   admin_state admin = admin_state::enabled;
   health_state health{1, 1};
@@ -72,6 +75,8 @@ struct backend {
 
   /// Proxied connections open right now (least-connections reads this).
   std::size_t active_connections = 0;
+  /// Connections whose client bytes went here with nothing back since (least-pending reads it).
+  awaiting_list awaiting;
   /// Proxied connections ever opened.
   std::uint64_t total_connections = 0;
   /// Connects to it that failed (the backend's fault: refused, timed out, reset).

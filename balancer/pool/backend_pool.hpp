@@ -6,9 +6,11 @@
 // walks over members stop seeing it, while whoever still holds it (a session finishing, a
 // connect in flight) reads a live object. A retired backend costs a few hundred bytes until
 // exit. Every change that a strategy may track goes through here and is reported to the
-// pool_events listener. Single-threaded.
+// pool_events listener, except the per-message awaiting marks (request_sent, reply_received),
+// which strategies read from backend::awaiting when they pick. Single-threaded.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
@@ -45,6 +47,15 @@ class backend_pool {
   void take_connection(backend& b);
   /// Releases one.
   void drop_connection(backend& b);
+  /// Client bytes went to `b` on the connection owning `link`: unless it already awaits a
+  /// response, it does from now. Inline and cheap: called for every message.
+  void request_sent(backend& b, awaiting_link& link) {
+    if (!link.linked()) b.awaiting.push_back(link, ++requests_sent_);
+  }
+  /// Bytes came back from `b` (or the connection ended): it awaits nothing.
+  void reply_received(backend& b, awaiting_link& link) {
+    if (link.linked()) b.awaiting.remove(link);
+  }
   /// Sets the admin state, telling the listener if usable() changed.
   void set_admin(backend& b, admin_state state);
   /// Health changed `b.usable()`: tells the listener. Call after changing `b.health`.
@@ -60,6 +71,7 @@ class backend_pool {
   std::vector<std::unique_ptr<backend>> owned_;  // members and retired alike
   std::vector<backend*> members_;
   pool_events* listener_ = nullptr;
+  std::uint64_t requests_sent_ = 0;  // orders awaiting links across backends
   std::function<void(backend&)> on_became_usable_;
 };
 

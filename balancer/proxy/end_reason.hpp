@@ -30,4 +30,7 @@ bool is_rejection(end_reason reason);
 /// "client close", "idle timeout", … as logs print it.
 const char* to_string(end_reason reason);
 
+/// "client_close", "idle_timeout", … as machine-read output (access log, metrics) spells it.
+const char* to_label(end_reason reason);
+
 }  // namespace pinwheel

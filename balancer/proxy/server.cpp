@@ -12,6 +12,7 @@
 #include "common/spawn_background.hpp"
 #include "config/address.hpp"
 #include "log/log.hpp"
+#include "proxy/access_log.hpp"
 
 namespace pinwheel {
 
@@ -200,6 +201,8 @@ void server::end(session& s) {
     sessions_ = s.next;
   if (s.next != nullptr) s.next->prev = s.prev;
   --active_;
+  if (context_.connections_log != nullptr)
+    context_.connections_log->write(s.record(std::chrono::steady_clock::now()));
   end_reason reason = s.reason().value_or(end_reason::admin);
   ++ended_[static_cast<int>(reason)];
   if (reason == end_reason::no_backend) {

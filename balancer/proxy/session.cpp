@@ -51,11 +51,29 @@ session::session(tcp::socket downstream, const tcp::endpoint& client, const tcp:
       client_(client),
       peer_(client),
       destination_(local),
-      context_(context) {}
+      context_(context),
+      accepted_(std::chrono::steady_clock::now()) {}
 
 session::~session() {
-  if (backend_ != nullptr) context_.pool.drop_connection(*backend_);
+  if (backend_ != nullptr) {
+    context_.pool.reply_received(*backend_, awaiting_);
+    context_.pool.drop_connection(*backend_);
+  }
   if (admitted_) context_.limiter->release(client_.address());
+}
+
+connection_record session::record(std::chrono::steady_clock::time_point now) const {
+  connection_record r;
+  r.client = client_;
+  r.upstream = backend_;
+  if (connected_ != std::chrono::steady_clock::time_point{})
+    r.connect_time = connected_ - accepted_;
+  r.duration = now - accepted_;
+  r.bytes_from_client = to_upstream_.bytes;
+  r.bytes_from_backend = to_downstream_.bytes;
+  r.retries = attempts_ > 0 ? attempts_ - 1 : 0;
+  r.reason = reason_.value_or(end_reason::admin);
+  return r;
 }
 
 void session::start() {
@@ -156,6 +174,7 @@ void session::connect_next() {
     return;
   }
   candidate_ = choice;
+  ++attempts_;
   // Counted from the pick on, so concurrent least-connections picks see it.
   context_.pool.take_connection(*candidate_);
   asio::error_code ec;
@@ -187,11 +206,13 @@ void session::on_connect(const asio::error_code& result) {
   candidate_ = nullptr;
   if (!ec && !closed_) {
     backend_ = &candidate;
+    connected_ = std::chrono::steady_clock::now();
     ++candidate.total_connections;
     activity_ = true;
     direction& d = to_upstream_;
     if (d.buffer) {
       // Client bytes that came with its PROXY header: send them on, our header before them.
+      context_.pool.request_sent(candidate, awaiting_);
       if (std::exchange(header_pending_, false)) {
         char header[proxy_protocol::kMaxEncodedBytes];
         std::size_t size = encode_header(header);
@@ -290,6 +311,8 @@ void session::on_read(direction& d, asio::error_code ec, std::size_t n) {
   if (ec == asio::error::eof) {
     // Half-close: pass the end of stream on and keep the other direction going.
     d.buffer.give_back();
+    // The backend ended its side: it owes nothing more.
+    if (&d == &to_downstream_) context_.pool.reply_received(*backend_, awaiting_);
     d.done = true;
     // Both ways ended: close() sends the FIN; a shutdown first would be one more system call.
     if (to_upstream_.done && to_downstream_.done) {
@@ -302,6 +325,12 @@ void session::on_read(direction& d, asio::error_code ec, std::size_t n) {
   }
   if (ec) return end(d.from_reset, true);
   activity_ = true;
+  d.bytes += n;
+  // Layer-4 busy signal: a request went up, or an answer (its first bytes) came back.
+  if (&d == &to_upstream_)
+    context_.pool.request_sent(*backend_, awaiting_);
+  else
+    context_.pool.reply_received(*backend_, awaiting_);
 
   if (!forward(d, 0, n)) return;
   if (n == d.buffer.size() && !d.large) {
@@ -378,6 +407,8 @@ void session::end(end_reason reason, bool reset) {
 void session::close() {
   closed_ = true;
   waiting_ = false;
+  // Closed: no answer will come through this session.
+  if (backend_ != nullptr) context_.pool.reply_received(*backend_, awaiting_);
   asio::error_code ignored;
   // Pending operations complete with operation_aborted; they may still point into this
   // session's buffers, which is why those stay lent until the session is destroyed.

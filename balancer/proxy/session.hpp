@@ -25,6 +25,7 @@
 #pragma once
 
 #include <asio/ip/tcp.hpp>
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <vector>
@@ -33,12 +34,14 @@
 #include "pool/backend_pool.hpp"
 #include "proxy/buffer_pool.hpp"
 #include "proxy/client_limiter.hpp"
+#include "proxy/connection_record.hpp"
 #include "proxy/end_reason.hpp"
 #include "proxy_protocol/proxy_header.hpp"
 #include "strategy/strategy.hpp"
 
 namespace pinwheel {
 
+class access_log;
 class session;
 
 /// What sessions share: the pool of backends and how to use it.
@@ -67,6 +70,8 @@ struct proxy_context {
   std::function<void(backend&, const std::error_code&)> on_connect_failure;
   /// Told when the balancer itself ran out of descriptors or memory (accepting pauses).
   std::function<void(const std::error_code&)> on_local_error;
+  /// Gets a line per closed connection; null when the access log is off.
+  access_log* connections_log = nullptr;
   /// Takes a finished session (unlinks and deletes it).
   std::function<void(session&)> on_end;
 };
@@ -100,6 +105,8 @@ class session {
   /// The client's address: from the PROXY header when a trusted peer sent one, else the
   /// connection's own. Strategies, limits and the log all use this one.
   const asio::ip::tcp::endpoint& client() const { return client_; }
+  /// What the access log says about it; `now` is when it ended.
+  connection_record record(std::chrono::steady_clock::time_point now) const;
   /// The connection's own peer (a balancer in front when client() came from a header).
   const asio::ip::tcp::endpoint& peer() const { return peer_; }
   /// Why a rejected connection was rejected, in detail (e.g. the PROXY header's fault); null
@@ -121,11 +128,12 @@ class session {
     buffer_pool::lease buffer;     // held only while hot
     std::size_t unsent_begin = 0;  // bytes [unsent_begin, unsent_end) of buffer still to write
     std::size_t unsent_end = 0;
-    int kernel_queued = -1;  // bytes in `to`'s send queue at the last tick while writing
-    bool writing = false;    // an async write to `to` is pending
-    bool parking = false;    // its read was cancelled to give the buffer back
-    bool large = false;      // it filled a small buffer: use large ones
-    bool done = false;       // end of stream seen and passed on
+    int kernel_queued = -1;   // bytes in `to`'s send queue at the last tick while writing
+    bool writing = false;     // an async write to `to` is pending
+    bool parking = false;     // its read was cancelled to give the buffer back
+    bool large = false;       // it filled a small buffer: use large ones
+    bool done = false;        // end of stream seen and passed on
+    std::uint64_t bytes = 0;  // read from `from`
   };
 
   /// Waits for, reads and parses a trusted peer's PROXY header, then goes on to admit().
@@ -175,8 +183,13 @@ class session {
                            end_reason::backend_reset};
   backend* backend_ = nullptr;
   backend* candidate_ = nullptr;
+  /// In backend_->awaiting while client bytes went up and nothing came back since.
+  awaiting_link awaiting_;
   std::vector<backend*> tried_;  // backends that failed this connection; compared, never used
   std::optional<end_reason> reason_;
+  std::chrono::steady_clock::time_point accepted_;
+  std::chrono::steady_clock::time_point connected_{};  // epoch: never connected
+  unsigned attempts_ = 0;                              // connects tried, on any backend
 
   unsigned pending_ = 0;  // handlers still to run
   bool closed_ = false;

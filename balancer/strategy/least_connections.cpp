@@ -6,11 +6,16 @@ backend* least_connections::pick(const asio::ip::address&, std::span<backend* co
   std::span<backend* const> members = pool_.members();
   const std::size_t n = members.size();
   std::size_t best = n;
+  std::uint64_t best_weight = 0;
   for (std::size_t step = 0; step < n; ++step) {
     std::size_t i = (next_ + step) % n;
-    if (!members[i]->usable() || avoided(avoid, members[i])) continue;
-    // Strictly fewer: among equals the first in rotation order wins.
-    if (best == n || members[i]->active_connections < members[best]->active_connections) best = i;
+    if (!eligible(members[i], avoid)) continue;
+    std::uint64_t weight = ramp_.weight(*members[i]);
+    // Strictly less: among equals the first in rotation order wins.
+    if (best == n || less_loaded(*members[i], weight, *members[best], best_weight)) {
+      best = i;
+      best_weight = weight;
+    }
   }
   if (best == n) return nullptr;
   next_ = (best + 1) % n;
@@ -18,6 +23,7 @@ backend* least_connections::pick(const asio::ip::address&, std::span<backend* co
 }
 
 void least_connections::members_changed(std::span<backend* const> members) {
+  ramp_.members_changed(members);
   if (next_ >= members.size()) next_ = 0;
 }
 

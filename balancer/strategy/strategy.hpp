@@ -3,11 +3,12 @@
 // One small interface in HAProxy's shape: pick a usable backend for a client, avoiding the
 // ones this connection already failed on, and (through pool_events) hear about membership,
 // usability and connections taken or dropped. Strategies read the pool they were made for and
-// get randomness from outside, so tests can fix it. Adding a strategy means one .hpp/.cpp pair,
-// its test, and one line in strategy_registry.cpp.
+// get randomness and time from outside, so tests can fix them. Adding a strategy means one
+// .hpp/.cpp pair, its test, and one line in strategy_registry.cpp.
 #pragma once
 
 #include <asio/ip/address.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -19,11 +20,13 @@ namespace pinwheel {
 
 /// Uniform 64-bit random numbers (a seeded engine in tests).
 using random_source = std::function<std::uint64_t()>;
+/// The current time (a fake clock in tests).
+using clock_source = std::function<std::chrono::steady_clock::time_point()>;
 
 class strategy : public pool_events {
  public:
-  /// The backend for a new connection from `client`: usable, and not one of `avoid`
-  /// (backends this connection already failed to reach). nullptr when none qualifies.
+  /// The backend for a new connection from `client`: usable, weight above 0, and not one of
+  /// `avoid` (backends this connection already failed to reach). nullptr when none qualifies.
   virtual backend* pick(const asio::ip::address& client, std::span<backend* const> avoid) = 0;
 };
 
@@ -33,6 +36,11 @@ inline bool avoided(std::span<backend* const> avoid, const backend* b) {
     if (a == b) return true;
   }
   return false;
+}
+
+/// Whether `b` may get this connection: usable, not weighted out, not avoided.
+inline bool eligible(const backend* b, std::span<backend* const> avoid) {
+  return b->usable() && b->weight > 0 && !avoided(avoid, b);
 }
 
 }  // namespace pinwheel

@@ -1,28 +1,49 @@
 #include "strategy/strategy_registry.hpp"
 
 #include "strategy/least_connections.hpp"
+#include "strategy/least_pending.hpp"
+#include "strategy/power_of_two.hpp"
 #include "strategy/round_robin.hpp"
+#include "strategy/source_hash.hpp"
 
 namespace pinwheel {
 
 namespace {
 
-using factory = std::unique_ptr<strategy> (*)(const backend_pool&, random_source);
+using factory = std::unique_ptr<strategy> (*)(const backend_pool&, strategy_inputs&);
 
 struct registration {
   const char* name;
   factory make;
 };
 
-template <class T>
-std::unique_ptr<strategy> make_deterministic(const backend_pool& pool, random_source) {
-  return std::make_unique<T>(pool);
+weight_ramp ramp_from(strategy_inputs& in) {
+  if (in.slow_start.count() <= 0) return {};
+  return weight_ramp(in.slow_start, std::move(in.now));
 }
 
 // One line per strategy.
 constexpr registration kStrategies[] = {
-    {"round-robin", make_deterministic<round_robin>},
-    {"least-connections", make_deterministic<least_connections>},
+    {"round-robin",
+     [](const backend_pool& pool, strategy_inputs& in) -> std::unique_ptr<strategy> {
+       return std::make_unique<round_robin>(pool, ramp_from(in));
+     }},
+    {"least-connections",
+     [](const backend_pool& pool, strategy_inputs& in) -> std::unique_ptr<strategy> {
+       return std::make_unique<least_connections>(pool, ramp_from(in));
+     }},
+    {"power-of-two",
+     [](const backend_pool& pool, strategy_inputs& in) -> std::unique_ptr<strategy> {
+       return std::make_unique<power_of_two>(pool, std::move(in.random), ramp_from(in));
+     }},
+    {"least-pending",
+     [](const backend_pool& pool, strategy_inputs& in) -> std::unique_ptr<strategy> {
+       return std::make_unique<least_pending>(pool, ramp_from(in));
+     }},
+    {"source-hash",
+     [](const backend_pool& pool, strategy_inputs&) -> std::unique_ptr<strategy> {
+       return std::make_unique<source_hash>(pool);
+     }},
 };
 
 }  // namespace
@@ -41,9 +62,9 @@ bool is_strategy(const std::string& name) {
 }
 
 std::unique_ptr<strategy> make_strategy(const std::string& name, const backend_pool& pool,
-                                        random_source random) {
+                                        strategy_inputs inputs) {
   for (const registration& r : kStrategies) {
-    if (name == r.name) return r.make(pool, std::move(random));
+    if (name == r.name) return r.make(pool, inputs);
   }
   return nullptr;
 }

@@ -104,14 +104,63 @@ fall = 5
   EXPECT_EQ(o.locate("backends.base_port"), "test.toml:15:13: [backends] base_port");
 }
 
+TEST(Config, AccessLogIsOffByDefaultAndReadsItsKeys) {
+  options defaults = load_config_text(kBackends, "test.toml");
+  EXPECT_FALSE(defaults.access_log.enabled);
+  EXPECT_EQ(defaults.access_log.path, "stderr");
+  EXPECT_EQ(defaults.access_log.format, access_log_format::text);
+  options o =
+      load_config_text(kBackends +
+                           "[access_log]\nenabled = true\npath = \"/var/log/pinwheel/access.log\"\n"
+                           "format = \"json\"\n",
+                       "test.toml");
+  EXPECT_TRUE(o.access_log.enabled);
+  EXPECT_EQ(o.access_log.path, "/var/log/pinwheel/access.log");
+  EXPECT_EQ(o.access_log.format, access_log_format::json);
+  EXPECT_EQ(o.locate("access_log.path"), "test.toml:5:8: [access_log] path");
+  // A relative path is taken from the config file's folder, as a backend's command is.
+  options relative = load_config_text(kBackends + "[access_log]\npath = \"logs/access.log\"\n",
+                                      "/etc/pinwheel/pinwheel.toml");
+  EXPECT_EQ(relative.access_log.path, "/etc/pinwheel/logs/access.log");
+}
+
+TEST(Config, BadAccessLogKeysAreNamed) {
+  EXPECT_EQ(error_of(kBackends + "[access_log]\nformat = \"xml\"\n"),
+            "test.toml:4:10: [access_log] format: \"xml\" is not a format; use \"text\" or "
+            "\"json\"");
+  EXPECT_EQ(error_of(kBackends + "[access_log]\nenabled = \"yes\"\n"),
+            "test.toml:4:11: [access_log] enabled: expected true or false, got a string");
+  EXPECT_EQ(error_of(kBackends + "[access_log]\npath = \"\"\n"),
+            "test.toml:4:8: [access_log] path: is empty; give a file, \"stderr\" or \"stdout\"");
+  EXPECT_EQ(error_of(kBackends + "[access_log]\nfromat = \"json\"\n"),
+            "test.toml:4:1: [access_log] unknown key \"fromat\"; did you mean \"format\"?");
+}
+
 TEST(Config, ServersInsteadOfSpawnedBackends) {
   options o =
       load_config_text("[backends]\nservers = [\"127.0.0.1:6379\", \"[::1]:6380\"]\n", "test.toml");
   EXPECT_FALSE(o.backends.spawned());
   ASSERT_EQ(o.backends.servers.size(), 2u);
-  EXPECT_EQ(o.backends.servers[1].port(), 6380);
+  EXPECT_EQ(o.backends.servers[1].endpoint.port(), 6380);
   // Each server's own position, for messages about one of them.
   EXPECT_EQ(o.locate("backends.servers[1]"), "test.toml:2:30: [backends] servers");
+}
+
+TEST(Config, ServersMayBeTablesWithNameAndWeight) {
+  options o = load_config_text(
+      "[backends]\nslow_start = \"30s\"\nservers = [\"127.0.0.1:6379\",\n"
+      "  { address = \"127.0.0.1:6380\", name = \"big\", weight = 3 },\n"
+      "  { address = \"127.0.0.1:6381\", weight = 0 }]\n",
+      "test.toml");
+  ASSERT_EQ(o.backends.servers.size(), 3u);
+  EXPECT_EQ(o.backends.servers[0].weight, 1u);
+  EXPECT_EQ(o.backends.servers[0].name, "");
+  EXPECT_EQ(o.backends.servers[1].name, "big");
+  EXPECT_EQ(o.backends.servers[1].weight, 3u);
+  EXPECT_EQ(o.backends.servers[1].endpoint.port(), 6380);
+  EXPECT_EQ(o.backends.servers[2].weight, 0u);
+  EXPECT_EQ(o.backends.slow_start, 30s);
+  EXPECT_EQ(o.locate("backends.servers[2]"), "test.toml:5:3: [backends] servers");
 }
 
 TEST(Config, CommandLineOverridesTheFile) {
@@ -152,8 +201,8 @@ INSTANTIATE_TEST_SUITE_P(
                    "test.toml:3:1: [balancer] unknown key \"listne\"; did you mean \"listen\"?"},
         bad_config{"[balancer]\nstrategy = \"fastest\"\n" + kBackends,
                    "test.toml:2:12: [balancer] strategy: \"fastest\" is not a strategy; use "
-                   "\"round-robin\" or "
-                   "\"least-connections\""},
+                   "\"round-robin\", \"least-connections\", \"power-of-two\", \"least-pending\" or "
+                   "\"source-hash\""},
         bad_config{"[balancer]\nretries = \"3\"\n" + kBackends,
                    "test.toml:2:11: [balancer] retries: expected an integer, got a string"},
         bad_config{"[balancer]\nretries = -1\n" + kBackends,
@@ -211,8 +260,8 @@ INSTANTIATE_TEST_SUITE_P(
                    "\"{port}\"] (backends Pinwheel spawns) or servers = [\"host:port\", ...]"},
         bad_config{"[backends]\nservers = [\"127.0.0.1:1\"]\ncommand = [\"sh\"]\n",
                    "test.toml:2:11: [backends] servers: servers (backends Pinwheel does not spawn) "
-                   "cannot be "
-                   "combined with command, count, base_port or cpus; keep one or the other"},
+                   "cannot be combined with command, count, base_port, cpus or weights (give a "
+                   "server its weight in its table); keep one or the other"},
         bad_config{"[backends]\nservers = [\"127.0.0.1\"]\n",
                    "test.toml:2:12: [backends] servers: \"127.0.0.1\" is not host:port (IPv6 as "
                    "[::1]:8080)"},
@@ -261,9 +310,39 @@ INSTANTIATE_TEST_SUITE_P(
                    "(percent-encode them, e.g. %20)"},
         bad_config{kBackends + "[health]\nrise = 0\n",
                    "test.toml:4:8: [health] rise: 0 is out of range; use 1 to 1000"},
-        bad_config{
-            kBackends + "[health]\ninterval = \"1ms\"\n",
-            "test.toml:4:12: [health] interval: \"1ms\" is too short; the minimum is 10ms"}));
+        bad_config{kBackends + "[health]\ninterval = \"1ms\"\n",
+                   "test.toml:4:12: [health] interval: \"1ms\" is too short; the minimum is 10ms"},
+        bad_config{"[backends]\nservers = [{ address = \"127.0.0.1:1\", weight = 257 }]\n",
+                   "test.toml:2:48: [backends] servers: weight 257 is out of range; use 0 (never "
+                   "picked) to 256"},
+        bad_config{"[backends]\nservers = [{ address = \"127.0.0.1:1\", weight = \"3\" }]\n",
+                   "test.toml:2:48: [backends] servers: a weight must be an integer, got a string"},
+        bad_config{"[backends]\nservers = [{ name = \"a\" }]\n",
+                   "test.toml:2:12: [backends] servers: a server table needs address = "
+                   "\"host:port\" (and may have name and weight)"},
+        bad_config{"[backends]\nservers = [{ address = \"127.0.0.1:1\", wieght = 2 }]\n",
+                   "test.toml:2:48: [backends] servers: unknown key \"wieght\" in a server table; "
+                   "known keys are address, name, weight"},
+        bad_config{"[backends]\nservers = [{ address = \"127.0.0.1:1\", name = \"a b\" }]\n",
+                   "test.toml:2:46: [backends] servers: a server name must be a string of 1 to 64 "
+                   "letters, digits, '-', '_' or '.'"},
+        bad_config{"[backends]\nservers = [{ address = \"127.0.0.1:1\", name = \"1\" },\n"
+                   "           \"127.0.0.1:2\"]\n",
+                   "test.toml:3:12: [backends] servers: name \"1\" is taken by an earlier server "
+                   "(unnamed servers are named by position); give each server its own name"},
+        bad_config{"[backends]\nservers = [3]\n",
+                   "test.toml:2:12: [backends] servers: expected \"host:port\" or { address = "
+                   "\"host:port\", name = \"a\", weight = 3 }, got an integer"},
+        bad_config{kBackends + "weights = [1, -1]\n",
+                   "test.toml:3:15: [backends] weights: weight -1 is out of range; use 0 (never "
+                   "picked) to 256"},
+        bad_config{"[backends]\nservers = [\"127.0.0.1:1\"]\nweights = [1]\n",
+                   "test.toml:2:11: [backends] servers: servers (backends Pinwheel does not spawn) "
+                   "cannot be combined with command, count, base_port, cpus or weights (give a "
+                   "server its weight in its table); keep one or the other"},
+        bad_config{kBackends + "slow_start = \"soon\"\n",
+                   "test.toml:3:14: [backends] slow_start: \"soon\" is not a duration; write a "
+                   "number and a unit (ms, s, m, h), e.g. \"500ms\", \"2s\", \"1m30s\""}));
 
 TEST(Config, BadOverridesNameTheFlag) {
   overrides listen;
@@ -274,12 +353,13 @@ TEST(Config, BadOverridesNameTheFlag) {
   EXPECT_EQ(error_of(kBackends, listen), "--listen: \"\" is not host:port (IPv6 as [::1]:8080)");
   overrides strategy;
   strategy.strategy = "random";
-  EXPECT_EQ(
-      error_of(kBackends, strategy),
-      "--strategy: \"random\" is not a strategy; use \"round-robin\" or \"least-connections\"");
+  EXPECT_EQ(error_of(kBackends, strategy),
+            "--strategy: \"random\" is not a strategy; use \"round-robin\", \"least-connections\", "
+            "\"power-of-two\", \"least-pending\" or \"source-hash\"");
   strategy.strategy = "";
   EXPECT_EQ(error_of(kBackends, strategy),
-            "--strategy: \"\" is not a strategy; use \"round-robin\" or \"least-connections\"");
+            "--strategy: \"\" is not a strategy; use \"round-robin\", \"least-connections\", "
+            "\"power-of-two\", \"least-pending\" or \"source-hash\"");
   overrides backends;
   backends.backends = "-1";
   EXPECT_EQ(error_of(kBackends, backends),

@@ -52,6 +52,36 @@ TEST(RunPlan, BackendPortsFollowBasePortAndFillTheCommand) {
   EXPECT_EQ(plan.backends[1].cpu, 2);
 }
 
+TEST(RunPlan, SpawnedBackendsTakeWeightsInOrder) {
+  test::fake_host host;
+  run_plan plan = plan_of("[backends]\ncount = 3\nweights = [3, 1, 0]\n" + kCommand, host);
+  ASSERT_EQ(plan.backends.size(), 3u);
+  EXPECT_EQ(plan.backends[0].weight, 3u);
+  EXPECT_EQ(plan.backends[2].weight, 0u);
+  EXPECT_EQ(plan.backends[1].name, "1");
+  EXPECT_EQ(error_of("[backends]\ncount = 3\nweights = [3, 1]\n" + kCommand),
+            "test.toml:3:11: [backends] weights: 2 weights for 3 backends; give one weight per "
+            "backend, or set count to match");
+}
+
+TEST(RunPlan, ServersKeepTheirNamesAndWeights) {
+  test::fake_host host;
+  run_plan plan = plan_of(
+      "[backends]\nservers = [\"127.0.0.1:7001\", { address = \"127.0.0.1:7002\", name = "
+      "\"big\", weight = 4 }]\n",
+      host);
+  ASSERT_EQ(plan.backends.size(), 2u);
+  EXPECT_EQ(plan.backends[0].name, "0");
+  EXPECT_EQ(plan.backends[1].name, "big");
+  EXPECT_EQ(plan.backends[1].weight, 4u);
+}
+
+TEST(RunPlan, AllWeightsZeroIsRejected) {
+  EXPECT_EQ(error_of("[backends]\nservers = [{ address = \"127.0.0.1:7001\", weight = 0 }]\n"),
+            "test.toml:2:11: [backends] servers: every backend has weight 0, so none would ever be "
+            "picked; give at least one a weight from 1 to 256");
+}
+
 // The loader once checked base_port + count before --backends applied, and count = 0 ("one per
 // core") only means a number after planning.
 TEST(RunPlan, PortsPast65535AreCaughtAfterTheBackendsFlag) {

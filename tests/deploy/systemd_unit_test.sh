@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The systemd unit as shipped: `systemd-analyze verify` finds nothing to say about it (with the
 # installed binary path replaced by the built one, since verify checks that it can be run), its
-# ExecStartPre line really validates a config, and the settings that make `systemctl stop`
-# drain are there.
+# ExecStartPre line really validates a config, the settings that make `systemctl stop`
+# drain and the sandbox are there, and no ExecReload claims a reload Pinwheel cannot do yet.
 #
 #   systemd_unit_test.sh UNIT_FILE PINWHEEL_BINARY CONFIG
 # Exits 77 (skipped) when systemd-analyze is not installed.
@@ -26,9 +26,16 @@ fail() {
 
 grep -q "^ExecStart=$installed_binary " "$unit" || fail "ExecStart does not run $installed_binary"
 for setting in Type=notify KillMode=mixed User=pinwheel NoNewPrivileges=yes ProtectSystem=strict \
-  "AmbientCapabilities=CAP_NET_BIND_SERVICE" Restart=on-failure; do
+  "AmbientCapabilities=CAP_NET_BIND_SERVICE" Restart=on-failure ProtectHome=yes PrivateTmp=yes \
+  LimitNOFILE=65536 LogsDirectory=pinwheel; do
   grep -qx "$setting" "$unit" || fail "$unit lacks $setting"
 done
+
+# SIGHUP does not reload yet (balancer.cpp logs and ignores it): no ExecReload may pretend so.
+if grep -q '^ExecReload=' "$unit"; then
+  grep -q 'reload is not supported yet' "$(dirname "$0")/../../balancer/balancer.cpp" &&
+    fail "ExecReload is set, but SIGHUP does not reload (balancer.cpp ignores it)"
+fi
 
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT

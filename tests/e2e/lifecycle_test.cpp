@@ -74,11 +74,11 @@ TEST(Lifecycle, BadConfigExitsTwoNamingFileLineAndKey) {
       "bad.toml", "[balancer]\nstrategy = \"fastest\"\n[backends]\nservers = [\"127.0.0.1:1\"]\n");
   auto [code, output] = run_pinwheel({"--config", path});
   EXPECT_EQ(code, 2);
-  EXPECT_NE(output.find(
-                path +
-                ":2:12: [balancer] strategy: \"fastest\" is not a strategy; use \"round-robin\" or "
-                "\"least-connections\""),
-            std::string::npos)
+  EXPECT_NE(
+      output.find(path +
+                  ":2:12: [balancer] strategy: \"fastest\" is not a strategy; use \"round-robin\", "
+                  "\"least-connections\", \"power-of-two\", \"least-pending\" or \"source-hash\""),
+      std::string::npos)
       << output;
 }
 
@@ -142,8 +142,8 @@ TEST(Lifecycle, EveryBadFlagValueExitsTwoNamingTheFlag) {
       {{"--backends", "-1"}, "--backends: -1 is out of range; use 0 (one per core) to 1024"},
       {{"--listen", ""}, "--listen: \"\" is not host:port (IPv6 as [::1]:8080)"},
       {{"--strategy", ""},
-       "--strategy: \"\" is not a strategy; use \"round-robin\" or "
-       "\"least-connections\""},
+       "--strategy: \"\" is not a strategy; use \"round-robin\", "
+       "\"least-connections\", \"power-of-two\", \"least-pending\" or \"source-hash\""},
   };
   for (const auto& [flag, message] : cases) {
     for (bool check : {true, false}) {

@@ -29,7 +29,7 @@ TEST(Signals, HangupAndOtherHabitualSignalsAreLoggedAndChangeNothing) {
     const char* line;
   };
   for (auto [signal, line] : {expectation{SIGHUP, "SIGHUP.*reload is not supported yet"},
-                              expectation{SIGUSR1, "SIGUSR1.*no log file to reopen"},
+                              expectation{SIGUSR1, "SIGUSR1: the access log is off"},
                               expectation{SIGUSR2, R"(\(signal 12\): ignored)"},
                               expectation{SIGALRM, R"(\(signal 14\): ignored)"}}) {
     pinwheel.process().send_signal(signal);

@@ -8,6 +8,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -266,6 +268,108 @@ TEST(log_sink, LinesAReaderWillNeverGetAreCounted) {
   EXPECT_TRUE(sink.flush(steady_clock::now() + 5s));
   EXPECT_EQ(sink.lines_dropped(), 10u);
   EXPECT_EQ(sink.bytes_dropped(), 10 * kLineBytes);
+}
+
+// A private folder for a file sink's files, removed with what is in it.
+struct temp_dir {
+  temp_dir() {
+    std::string pattern = "/tmp/pinwheel-sink-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = pattern;
+  }
+  ~temp_dir() { std::filesystem::remove_all(path); }
+  std::string path;
+};
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(log_sink, FileSinkReopensItsPathAfterARename) {
+  temp_dir dir;
+  test_pipe notices_pipe = make_pipe();
+  log_sink notices(notices_pipe.write.get(), "notices");
+  const std::string path = dir.path + "/access.log";
+  auto sink = log_sink::open_file(path, "test log", notices);
+  sink->write_line({"one"});
+  ASSERT_TRUE(sink->flush(steady_clock::now() + 5s));
+  // logrotate's way: rename, then ask for a reopen; lines from then on go to a new file.
+  std::filesystem::rename(path, path + ".1");
+  EXPECT_TRUE(sink->reopen());
+  sink->write_line({"two"});
+  ASSERT_TRUE(sink->flush(steady_clock::now() + 5s));
+  EXPECT_EQ(file_text(path + ".1"), "one\n");
+  EXPECT_EQ(file_text(path), "two\n");
+  EXPECT_EQ(sink->lines_dropped(), 0u);
+}
+
+TEST(log_sink, FileSinkKeepsItsFileWhenTheReopenFails) {
+  temp_dir dir;
+  test_pipe notices_pipe = make_pipe();
+  log_sink notices(notices_pipe.write.get(), "notices");
+  const std::string path = dir.path + "/access.log";
+  auto sink = log_sink::open_file(path, "test log", notices);
+  std::filesystem::rename(path, path + ".1");
+  std::filesystem::create_directory(path);  // the path cannot be opened as a file now
+  sink->reopen();
+  sink->write_line({"still here"});
+  ASSERT_TRUE(sink->flush(steady_clock::now() + 5s));
+  EXPECT_EQ(file_text(path + ".1"), "still here\n");
+  std::string said;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        said += read_available(notices_pipe.read.get());
+        return said.find("cannot reopen " + path) != std::string::npos;
+      },
+      5s))
+      << said;
+}
+
+TEST(log_sink, FileSinkThatCannotOpenItsPathThrows) {
+  test_pipe notices_pipe = make_pipe();
+  log_sink notices(notices_pipe.write.get(), "notices");
+  try {
+    log_sink::open_file("/nonexistent-dir/access.log", "test log", notices);
+    FAIL() << "opened a file in a folder that does not exist";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), ENOENT);
+    EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/access.log"), std::string::npos);
+  }
+}
+
+TEST(log_sink, BatchedLinesArriveAfterTheDelayAndFlushDoesNotWaitForIt) {
+  test_pipe pipe = make_pipe(64 * 1024);
+  log_sink sink(pipe.write.get(), "test pipe");
+  sink.batch_writes(50ms);
+  sink.write_line({"batched"});
+  std::string text;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        text += read_available(pipe.read.get());
+        return text == "batched\n";
+      },
+      5s))
+      << text;
+  // A delay longer than the test may take: flush() and stop() must not wait for it.
+  sink.batch_writes(std::chrono::hours(1));
+  sink.write_line({"flushed"});
+  const auto start = steady_clock::now();
+  EXPECT_TRUE(sink.flush(start + 5s));
+  EXPECT_EQ(read_available(pipe.read.get()), "flushed\n");
+  sink.write_line({"stopped"});
+  sink.stop(steady_clock::now() + 5s);
+  EXPECT_LT(steady_clock::now() - start, 1s);
+  EXPECT_EQ(read_available(pipe.read.get()), "stopped\n");
+  EXPECT_EQ(sink.lines_dropped(), 0u);
+}
+
+TEST(log_sink, ADescriptorSinkHasNothingToReopen) {
+  test_pipe pipe = make_pipe();
+  log_sink sink(pipe.write.get(), "test pipe");
+  EXPECT_FALSE(sink.reopen());
 }
 
 }  // namespace

@@ -73,5 +73,58 @@ TEST(Session, BuffersStayLentUntilTheAbortedOperationsHaveCompleted) {
   EXPECT_EQ(pool.members()[0]->active_connections, 0u);
 }
 
+TEST(Session, ARequestAwaitsItsBackendUntilBytesComeBack) {
+  asio::io_context io;
+  tcp::acceptor upstream_listener(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  tcp::acceptor front(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+
+  backend_pool pool;
+  backend b;
+  b.name = "0";
+  b.endpoint = upstream_listener.local_endpoint();
+  b.health = health_state(1, 1, /*initially_up=*/true);
+  backend& up = pool.add(std::move(b));
+  round_robin chooser(pool);
+  buffer_pool small(16 * 1024), large(256 * 1024);
+  proxy_context context{pool, &chooser, small, large, 0};
+  bool ended = false;
+  context.on_end = [&](session& s) {
+    ended = true;
+    delete &s;
+  };
+
+  tcp::socket client(io);
+  client.connect(front.local_endpoint());
+  tcp::endpoint peer;
+  auto* s = new session(front.accept(peer), peer, front.local_endpoint(), context);
+  s->start();
+  tcp::socket upstream(io);
+  upstream_listener.async_accept(upstream, [](const asio::error_code&) {});
+  ASSERT_TRUE(run_until(io, [&] { return upstream.is_open(); }));
+  EXPECT_EQ(up.awaiting.size(), 0u) << "connected, nothing sent: owes nothing";
+
+  // The request goes up: the backend owes an answer.
+  asio::write(client, asio::buffer("ping", 4));
+  char got[4];
+  bool relayed = false;
+  asio::async_read(upstream, asio::buffer(got), [&](auto, std::size_t) { relayed = true; });
+  ASSERT_TRUE(run_until(io, [&] { return relayed; }));
+  EXPECT_EQ(up.awaiting.size(), 1u);
+
+  // Its first bytes come back: the wait is over.
+  asio::write(upstream, asio::buffer("po", 2));
+  ASSERT_TRUE(run_until(io, [&] { return up.awaiting.size() == 0; }));
+
+  // Another request, then the session ends before an answer: it leaves the list.
+  asio::write(client, asio::buffer("ping", 4));
+  relayed = false;
+  asio::async_read(upstream, asio::buffer(got), [&](auto, std::size_t) { relayed = true; });
+  ASSERT_TRUE(run_until(io, [&] { return relayed; }));
+  EXPECT_EQ(up.awaiting.size(), 1u);
+  s->abort(end_reason::admin, true);
+  EXPECT_EQ(up.awaiting.size(), 0u);
+  ASSERT_TRUE(run_until(io, [&] { return ended; }));
+}
+
 }  // namespace
 }  // namespace pinwheel

@@ -1,0 +1,61 @@
+// The connections of one backend that await a response: client bytes went to the backend and
+// nothing came back since. An intrusive list in the order they started waiting, so the count
+// and the oldest are O(1) and joining or leaving costs a few pointer writes — no allocation,
+// no clock, no system call on the data path (least-pending reads it).
+//
+// Each connection owns its awaiting_link; it must leave the list before it is destroyed.
+// Single-threaded.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace pinwheel {
+
+/// One connection's place in its backend's awaiting_list.
+struct awaiting_link {
+  awaiting_link* prev = nullptr;
+  awaiting_link* next = nullptr;
+  /// When it started waiting, in the pool's order of requests sent (1, 2, …); 0: not waiting.
+  std::uint64_t since = 0;
+
+  bool linked() const { return since != 0; }
+};
+
+class awaiting_list {
+ public:
+  awaiting_list() = default;
+  // Links point into the list: it never moves while it holds any.
+  awaiting_list(awaiting_list&& other) noexcept = default;
+  awaiting_list& operator=(awaiting_list&&) noexcept = default;
+
+  /// Appends `link` (not linked) as the newest, waiting since `since` (above 0).
+  void push_back(awaiting_link& link, std::uint64_t since) {
+    link.since = since;
+    link.prev = tail_;
+    link.next = nullptr;
+    (tail_ ? tail_->next : head_) = &link;
+    tail_ = &link;
+    ++size_;
+  }
+
+  /// Removes `link` (linked here).
+  void remove(awaiting_link& link) {
+    (link.prev ? link.prev->next : head_) = link.next;
+    (link.next ? link.next->prev : tail_) = link.prev;
+    link = {};
+    --size_;
+  }
+
+  /// Connections awaiting a response.
+  std::size_t size() const { return size_; }
+  /// The one waiting longest, or nullptr.
+  const awaiting_link* oldest() const { return head_; }
+
+ private:
+  awaiting_link* head_ = nullptr;
+  awaiting_link* tail_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace pinwheel

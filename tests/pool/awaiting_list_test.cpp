@@ -1,0 +1,55 @@
+#include "pool/awaiting_list.hpp"
+
+#include <gtest/gtest.h>
+
+#include "pool/backend_pool.hpp"
+
+namespace pinwheel {
+namespace {
+
+TEST(AwaitingList, KeepsArrivalOrderAndRemovesFromAnywhere) {
+  awaiting_list list;
+  awaiting_link a, b, c;
+  EXPECT_EQ(list.oldest(), nullptr);
+  list.push_back(a, 1);
+  list.push_back(b, 2);
+  list.push_back(c, 3);
+  EXPECT_EQ(list.size(), 3u);
+  EXPECT_EQ(list.oldest(), &a);
+  list.remove(b);  // the middle
+  EXPECT_EQ(list.size(), 2u);
+  EXPECT_FALSE(b.linked());
+  list.remove(a);  // the head: c is the oldest now
+  EXPECT_EQ(list.oldest(), &c);
+  list.push_back(a, 4);
+  list.remove(c);
+  EXPECT_EQ(list.oldest(), &a);
+  list.remove(a);  // the last
+  EXPECT_EQ(list.size(), 0u);
+  EXPECT_EQ(list.oldest(), nullptr);
+  list.push_back(b, 5);
+  EXPECT_EQ(list.oldest(), &b);
+  list.remove(b);
+}
+
+TEST(AwaitingList, ThePoolNumbersRequestsAcrossBackends) {
+  backend_pool pool;
+  backend one, two;
+  one.name = "1";
+  two.name = "2";
+  backend& first = pool.add(std::move(one));
+  backend& second = pool.add(std::move(two));
+  awaiting_link x, y;
+  pool.request_sent(first, x);
+  pool.request_sent(second, y);
+  pool.request_sent(first, x);  // more bytes of the same request: no new wait
+  EXPECT_LT(x.since, y.since);
+  EXPECT_EQ(first.awaiting.size(), 1u);
+  pool.reply_received(first, x);
+  pool.reply_received(first, x);  // a second answer changes nothing
+  EXPECT_EQ(first.awaiting.size(), 0u);
+  pool.reply_received(second, y);
+}
+
+}  // namespace
+}  // namespace pinwheel
