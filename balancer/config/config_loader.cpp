@@ -450,6 +450,7 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
   read_send_proxy(t, b);
   read_readiness(t, b);
   t.read("watchdog", b.watchdog, 0ms);
+  t.read("socket_activation", b.socket_activation);
 
   if (servers != nullptr) {
     const toml::node* node = t.find("servers");
@@ -461,11 +462,10 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
              "the other");
     }
     // Only a process Pinwheel starts is given NOTIFY_SOCKET.
-    for (const char* key : {"readiness", "watchdog"}) {
+    for (const char* key : {"readiness", "watchdog", "socket_activation"}) {
       if (const toml::node* set = t.find(key)) {
         t.fail(*set, key,
-               "applies to backends Pinwheel spawns (command); servers it does not start cannot "
-               "notify it");
+               "applies to backends Pinwheel spawns (command), not to servers it does not start");
       }
     }
     if (servers->empty()) t.fail(*node, "servers", "is empty; list at least one \"host:port\"");

@@ -107,6 +107,9 @@ struct backends_options {
   /// A backend must send WATCHDOG=1 at least this often (WATCHDOG_USEC is set for it), or it
   /// is killed and restarted; 0: no watchdog.
   duration watchdog = 0ms;
+  /// The balancer binds each backend's listening socket itself and passes it as descriptor 3
+  /// (LISTEN_FDS=1, LISTEN_PID, LISTEN_FDNAMES): a restarting backend refuses no connection.
+  bool socket_activation = false;
   /// Backends Pinwheel does not spawn, only balances and checks (exclusive with command).
   std::vector<server_options> servers;
 

@@ -28,6 +28,8 @@ struct process_spec {
   /// The service-manager variables meant for the balancer itself (NOTIFY_SOCKET, WATCHDOG_*,
   /// LISTEN_*) are never passed on unless listed here.
   std::vector<std::string> environment;
+  /// A listening socket passed as descriptor 3 (socket activation); -1: none.
+  int listen_fd = -1;
   /// Variables set to the child's own pid, known only after the fork (WATCHDOG_PID).
   std::vector<std::string> pid_variables;
 };

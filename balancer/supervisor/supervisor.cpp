@@ -1,6 +1,7 @@
 #include "supervisor/supervisor.hpp"
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,10 @@ supervisor::supervisor(asio::io_context& io, const backends_options& options, ba
       child_exited_(io),
       outputs_closed_(io) {}
 
+supervisor::~supervisor() {
+  for (auto& [b, fd] : listen_fds_) ::close(fd);
+}
+
 asio::steady_timer& supervisor::restart_timer(backend& b) {
   auto& timer = restart_timers_[&b];
   if (!timer) timer = std::make_unique<asio::steady_timer>(io_);
@@ -62,11 +67,32 @@ asio::steady_timer& supervisor::restart_timer(backend& b) {
 void supervisor::start() {
   notify_.open();
   notify_.start();
+  if (options_.socket_activation) {
+    for (backend* b : pool_.members()) {
+      if (b->spawned()) bind_listener(*b);
+    }
+  }
   if (options_.watchdog > 0ms) spawn_background(io_, watchdog_loop(), "backend watchdog");
   spawn_background(io_, reap_loop(), "process reaper");
   for (backend* b : pool_.members()) {
     if (b->spawned()) spawn(*b, false);
   }
+}
+
+void supervisor::bind_listener(backend& b) {
+  const auto& ep = b.endpoint;
+  int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int on = 1;
+  if (fd < 0 || ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+      ::bind(fd, ep.data(), static_cast<socklen_t>(ep.size())) != 0 ||
+      ::listen(fd, SOMAXCONN) != 0) {
+    int error = errno;
+    if (fd >= 0) ::close(fd);
+    throw std::system_error(
+        error, std::system_category(),
+        "socket activation: cannot listen on " + to_string(ep) + " for backend " + b.name);
+  }
+  listen_fds_[&b] = fd;
 }
 
 void supervisor::spawn(backend& b, bool restart) {
@@ -105,6 +131,12 @@ pid_t supervisor::start_process(backend& b, std::string& failure, std::error_cod
   }
   process_spec spec{b.argv, b.cpu, out[1], err[1], guardian_ ? guardian_->announce_fd() : -1};
   spec.environment.push_back("NOTIFY_SOCKET=" + notify_.path());
+  if (auto it = listen_fds_.find(&b); it != listen_fds_.end()) {
+    spec.listen_fd = it->second;
+    spec.environment.push_back("LISTEN_FDS=1");
+    spec.environment.push_back("LISTEN_FDNAMES=backend-" + b.name);
+    spec.pid_variables.push_back("LISTEN_PID");
+  }
   if (options_.watchdog > 0ms) {
     auto usec = std::chrono::duration_cast<std::chrono::microseconds>(options_.watchdog).count();
     spec.environment.push_back("WATCHDOG_USEC=" + std::to_string(usec));
@@ -283,6 +315,8 @@ asio::awaitable<void> supervisor::stop() {
   sigchld_.cancel();
   watchdog_timer_.cancel();
   notify_.close();
+  for (auto& [b, fd] : listen_fds_) ::close(fd);
+  listen_fds_.clear();
   // Let the backends' last lines through, but do not wait on a pipe some orphan holds.
   auto output_deadline = std::chrono::steady_clock::now() + 1s;
   while (open_outputs_ > 0 && std::chrono::steady_clock::now() < output_deadline) {

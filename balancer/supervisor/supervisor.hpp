@@ -41,7 +41,12 @@ class supervisor {
              health_checker& health, process_env& env, guardian* guardian,
              std::function<void(backend&)> on_given_up);
 
-  /// Opens the backends' NOTIFY_SOCKET and spawns every member of the pool that has a
+  ~supervisor();
+  supervisor(const supervisor&) = delete;
+  supervisor& operator=(const supervisor&) = delete;
+
+  /// Opens the backends' NOTIFY_SOCKET (and, with socket_activation, binds their listening
+  /// sockets) and spawns every member of the pool that has a
   /// command; throws std::system_error if the socket cannot be made.
   void start();
 
@@ -53,6 +58,8 @@ class supervisor {
   void kill_all();
 
  private:
+  /// Binds and listens on b's address (socket activation); throws std::system_error.
+  void bind_listener(backend& b);
   /// Starts `b` unless it runs, is given up, or we are stopping; `restart`: not its first.
   void spawn(backend& b, bool restart);
   /// Starts b's process with its output forwarded; 0 and `failure` set if none runs, and
@@ -83,6 +90,8 @@ class supervisor {
   std::function<void(backend&)> on_given_up_;
   std::map<const backend*, std::unique_ptr<asio::steady_timer>> restart_timers_;
   notify_receiver notify_;
+  /// Socket activation: each backend's listening socket, bound by us and kept across restarts.
+  std::map<const backend*, int> listen_fds_;
   asio::steady_timer watchdog_timer_;
   asio::signal_set sigchld_;
   asio::steady_timer child_exited_;    // cancelled on every reap, to wake stop()

@@ -39,6 +39,7 @@ struct child_setup {
   int stdout_fd;
   int stderr_fd;
   int announce_fd;
+  int listen_fd;
   int status_fd;
   pid_t parent;
 };
@@ -68,7 +69,7 @@ void write_decimal(char* out, long value) {
 
 // Runs in the vforked child, on the parent's memory while the parent waits: async-signal-safe
 // calls only, nothing written outside this frame.
-[[noreturn]] void exec_child(const child_setup& s) {
+[[noreturn]] void exec_child(child_setup s) {
   // Die with the balancer even if it is SIGKILLed; it may already be gone.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != s.parent) ::_exit(127);
@@ -102,10 +103,20 @@ void write_decimal(char* out, long value) {
     report(s.status_fd, child_stage::stdio, errno);
     ::_exit(127);
   }
+  // Socket activation: the listening socket becomes descriptor 3, after moving the status
+  // pipe out of its way.
+  if (s.listen_fd >= 0) {
+    if (s.status_fd == 3) s.status_fd = ::fcntl(3, F_DUPFD_CLOEXEC, 4);
+    if (s.status_fd < 0 || !put_at(s.listen_fd, 3)) {
+      report(s.status_fd, child_stage::stdio, errno);
+      ::_exit(127);
+    }
+  }
   // Nothing else of ours (listening socket, client connections, the guardian's socket) may
   // leak into the backend; Asio opens sockets without close-on-exec.
-  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-    for (long fd = 3, max = ::sysconf(_SC_OPEN_MAX); fd < max; ++fd)
+  const unsigned first = s.listen_fd >= 0 ? 4U : 3U;
+  if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (long fd = first, max = ::sysconf(_SC_OPEN_MAX); fd < max; ++fd)
       ::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
   }
   // The slots are the parent's buffers, reserved for this: it waits, and reads them no more.
@@ -176,9 +187,9 @@ process_start system_process_env::start(const process_spec& spec) {
     ::close(null_fd);
     return result;
   }
-  const child_setup setup{argv.data(),      envp.data(), pid_slots.data(), pid_slots.size(),
-                          spec.cpu,         null_fd,     spec.stdout_fd,   spec.stderr_fd,
-                          spec.announce_fd, status[1],   ::getpid()};
+  const child_setup setup{argv.data(),      envp.data(),    pid_slots.data(), pid_slots.size(),
+                          spec.cpu,         null_fd,        spec.stdout_fd,   spec.stderr_fd,
+                          spec.announce_fd, spec.listen_fd, status[1],        ::getpid()};
 
   // Blocked until the child has reset its dispositions: a handler of ours running in the
   // child would run on our memory.
