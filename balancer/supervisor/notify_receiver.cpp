@@ -81,7 +81,8 @@ asio::awaitable<void> notify_receiver::receive_loop() {
 }
 
 void notify_receiver::read_pending() {
-  for (;;) {
+  // A bounded batch per wake-up: a flood of datagrams must not starve the proxy.
+  for (int batch = 0; batch < 64; ++batch) {
     char data[kMaxDatagram];
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * 8)];
     iovec iov{data, sizeof data};
