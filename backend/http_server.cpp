@@ -1,7 +1,9 @@
 #include "http_server.hpp"
 
 #include <http_parser.h>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <chrono>
 #include <iostream>
 
@@ -25,6 +27,17 @@ http_server::http_server(asio::io_context& io, const asio::ip::tcp::endpoint& en
   acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
   acceptor_.bind(endpoint);
   acceptor_.listen();
+}
+
+http_server::http_server(asio::io_context& io, int listening_fd, const identity& self)
+    : acceptor_(io), backoff_timer_(io), self_(self) {
+  http_parser_set_max_header_size(max_header_bytes);
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getsockname(listening_fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    throw std::system_error(errno, std::system_category(), "getsockname");
+  acceptor_.assign(address.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(),
+                   listening_fd);
 }
 
 asio::ip::tcp::endpoint http_server::local_endpoint() const { return acceptor_.local_endpoint(); }

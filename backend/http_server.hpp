@@ -17,6 +17,9 @@ class http_server {
  public:
   /// Binds and listens on `endpoint`; throws std::system_error if it cannot.
   http_server(asio::io_context& io, const asio::ip::tcp::endpoint& endpoint, const identity& self);
+  /// Serves on `listening_fd`, a TCP socket already bound and listening (socket activation);
+  /// throws std::system_error if it is not one.
+  http_server(asio::io_context& io, int listening_fd, const identity& self);
 
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;

@@ -6,12 +6,14 @@
 #include <asio.hpp>
 #include <csignal>
 #include <cstdint>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
 
 #include "http_server.hpp"
 #include "routes.hpp"
+#include "service_notify.hpp"
 
 namespace {
 
@@ -67,8 +69,20 @@ int main(int argc, char** argv) {
 
   asio::io_context io(1);
   std::optional<pinwheel::demo::http_server> server;
+  // Socket activation (systemd's convention, which Pinwheel follows): the listening socket is
+  // descriptor 3, when LISTEN_PID names this very process.
+  const char* listen_fds = std::getenv("LISTEN_FDS");
+  const char* listen_pid = std::getenv("LISTEN_PID");
+  bool activated = listen_fds != nullptr && std::string(listen_fds) == "1" &&
+                   listen_pid != nullptr && std::atol(listen_pid) == ::getpid();
+  ::unsetenv("LISTEN_FDS");
+  ::unsetenv("LISTEN_PID");
+  ::unsetenv("LISTEN_FDNAMES");
   try {
-    server.emplace(io, asio::ip::tcp::endpoint(address, opts.port), self);
+    if (activated)
+      server.emplace(io, 3, self);
+    else
+      server.emplace(io, asio::ip::tcp::endpoint(address, opts.port), self);
   } catch (const std::system_error& e) {
     std::cerr << "pinwheel-backend: cannot listen on " << where << ": " << e.code().message()
               << '\n';
@@ -76,12 +90,20 @@ int main(int argc, char** argv) {
   }
 
   // A /slow already running finishes first: holding the event loop is its whole point.
+  // sd_notify when NOTIFY_SOCKET is set (Pinwheel sets it for every backend it spawns).
+  pinwheel::demo::service_notify notify(io);
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const std::error_code&, int) { server->stop(); });
+  signals.async_wait([&](const std::error_code&, int) {
+    notify.stopping();
+    server->stop();
+  });
   server->start();
 
   std::cout << "pinwheel-backend " << opts.index << " listening on " << address.to_string() << ':'
-            << server->local_endpoint().port() << " (pid " << self.pid << ")" << std::endl;
+            << server->local_endpoint().port() << " (pid " << self.pid << ")"
+            << (activated ? " on descriptor 3 (socket activation)" : "") << std::endl;
+  notify.ready("listening on " + address.to_string() + ":" +
+               std::to_string(server->local_endpoint().port()));
   io.run();
   return 0;
 }

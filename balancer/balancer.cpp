@@ -38,19 +38,22 @@ constexpr std::size_t kLargeBudget = 64 * 1024 * 1024 / kLargeBufferSize;
 // bytes each): the recent clients whose rate state is kept.
 constexpr std::size_t kLimiterSpare = 65'536;
 
-backend backend_for(const backend_plan& p, std::string name, const health_options& h) {
+backend backend_for(const backend_plan& p, std::string name, const options& o) {
   backend b;
   b.name = std::move(name);
   b.weight = p.weight;
   b.endpoint = p.endpoint;
   b.cpu = p.cpu;
   b.argv = p.argv;
-  b.health = health_state(h.rise, h.fall, h.kind == health_kind::none);
+  // Unchecked backends are trusted from the start, unless their READY=1 is what counts.
+  b.health = health_state(o.health.rise, o.health.fall,
+                          o.health.kind == health_kind::none &&
+                              (!b.spawned() || o.backends.readiness == readiness_kind::health));
   return b;
 }
 
 void fill_pool(backend_pool& pool, const options& o, const run_plan& plan) {
-  for (const backend_plan& p : plan.backends) pool.add(backend_for(p, p.name, o.health));
+  for (const backend_plan& p : plan.backends) pool.add(backend_for(p, p.name, o));
 }
 
 // The host as a reload plans on it: the cores as they were at start-up (the balancer has
@@ -109,6 +112,7 @@ balancer::balancer(options& o, run_plan& plan, overrides flags)
   context_.send_proxy = o.backends.send_proxy;
   if (limiter_.enabled()) context_.limiter = &limiter_;
   health_.send_proxy(o.backends.send_proxy);
+  health_.readiness(o.backends.readiness);
   context_.on_connect_failure = [this](backend& b, const std::error_code& ec) {
     health_.connect_failed(b, "proxy connect failed: " + ec.message());
   };
@@ -260,10 +264,16 @@ void balancer::limit_connections_to_descriptors() {
 void balancer::on_health_change(backend&) {
   if (stopping_) return;
   std::size_t usable = pool_.usable_count();
+  std::string status = std::to_string(usable) + " of " + std::to_string(pool_.members().size()) +
+                       " backend(s) up, serving on " + to_string(server_.local_endpoint());
   if (!ready_ && usable > 0) {
     ready_ = true;
     log("ready: a backend is up, serving on ", to_string(server_.local_endpoint()));
-  } else if (ready_ && usable == 0) {
+    service_.send("READY=1\nSTATUS=" + status);
+    return;
+  }
+  service_.send("STATUS=" + status);
+  if (ready_ && usable == 0) {
     log_warning("no backend is up: new connections wait up to connect_timeout (",
                 format_duration(options_.balancer.connect_timeout), ") for one to come back");
   }
@@ -284,6 +294,7 @@ void balancer::stop(const std::string& why, int exit_code) {
   log(why, ": stopping (new connections refused, open ones may finish)");
   stopping_ = true;
   exit_code_ = exit_code;
+  service_.send("STOPPING=1\nSTATUS=stopping: " + why);
   spawn_background(io_, shutdown(), "shutdown");
 }
 
@@ -463,7 +474,7 @@ admin_result balancer::apply(options next, run_plan next_plan) {
         skipped.push_back("backend " + name + " is still being removed; reload again once it is");
         continue;
       }
-      backend& b = pool_.add(backend_for(p, name, options_.health));
+      backend& b = pool_.add(backend_for(p, name, options_));
       health_.add(b);
       supervisor_->add(b);
     }
@@ -489,7 +500,7 @@ admin_result balancer::apply(options next, run_plan next_plan) {
       // A position-given name ("2") may be taken by a server that stays: pick a fresh one.
       std::string name = p.name;
       while (pool_.find(name) != nullptr) name = std::to_string(next_server_name_++);
-      backend& b = pool_.add(backend_for(p, name, options_.health));
+      backend& b = pool_.add(backend_for(p, name, options_));
       health_.add(b);
     }
   }

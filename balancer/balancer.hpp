@@ -18,6 +18,8 @@
 // without dropping a connection: strategy, timeouts, health settings and listen addresses at
 // once; added backends start, removed ones drain then stop, changed ones roll. Keys only a
 // restart applies are named in the reply and log and keep their running values.
+// Under systemd (NOTIFY_SOCKET set, Type=notify) it sends READY=1 once it listens and a backend
+// is up, STATUS= lines as backends come and go, and STOPPING=1 when it begins to stop.
 // When every spawned backend has been given up, it stops and exits 1, so a service manager
 // restarts the whole unit.
 #pragma once
@@ -43,6 +45,7 @@
 #include "strategy/strategy.hpp"
 #include "supervisor/guardian.hpp"
 #include "supervisor/rolling_restart.hpp"
+#include "supervisor/service_notifier.hpp"
 #include "supervisor/supervisor.hpp"
 #include "supervisor/system_process_env.hpp"
 
@@ -103,6 +106,8 @@ class balancer : public admin_actions {
   client_limiter limiter_;
   server server_;
   system_process_env process_env_;
+  // Before the supervisor: NOTIFY_SOCKET is ours, not the backends'.
+  service_notifier service_;
   std::optional<guardian> guardian_;
   std::optional<supervisor> supervisor_;
   asio::signal_set signals_;

@@ -20,7 +20,7 @@ build_packages="cmake ninja-build g++ pkg-config libasio-dev libtomlplusplus-dev
 # nodejs: the edge tests put a Node.js app that reads PROXY headers behind Pinwheel, and
 # bench/compare runs the Node.js clustering articles' app (test compare_smoke) (nginx,
 # HAProxy, curl and iproute2's ss come with the benchmark's list or just above).
-test_packages="libgtest-dev curl systemd prometheus chromium yamllint python3-yaml nodejs $(sed -n 's/^BENCH_PACKAGES="\(.*\)"$/\1/p' bench/run.sh)"
+test_packages="libgtest-dev curl systemd prometheus chromium yamllint python3-yaml nodejs redis-server python3 $(sed -n 's/^BENCH_PACKAGES="\(.*\)"$/\1/p' bench/run.sh)"
 # The formatter is pinned: another clang-format version formats some lines differently.
 clang_format=clang-format-14
 format_packages="$clang_format git"

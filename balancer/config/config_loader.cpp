@@ -322,6 +322,21 @@ void read_send_proxy(table_reader& t, backends_options& b) {
            in_quotes(text) + " is not a PROXY protocol version; use \"v1\", \"v2\" or \"none\"");
 }
 
+// readiness = "health" | "notify" | "both".
+void read_readiness(table_reader& t, backends_options& b) {
+  std::string text = to_string(b.readiness);
+  t.read("readiness", text);
+  if (text == "health")
+    b.readiness = readiness_kind::health;
+  else if (text == "notify")
+    b.readiness = readiness_kind::notify;
+  else if (text == "both")
+    b.readiness = readiness_kind::both;
+  else
+    t.fail(*t.find("readiness"), "readiness",
+           in_quotes(text) + " is not a readiness; use \"health\", \"notify\" or \"both\"");
+}
+
 // per_client_connections = N, per_client_rate = "100/s" (or "/m").
 void read_limits(table_reader& t, limits_options& l) {
   t.read("per_client_connections", l.per_client_connections, 0, 1'000'000);
@@ -433,6 +448,9 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
   t.read("max_restarts", b.max_restarts, 0, 1'000'000);
   t.read("stop_timeout", b.stop_timeout, 0ms);
   read_send_proxy(t, b);
+  read_readiness(t, b);
+  t.read("watchdog", b.watchdog, 0ms);
+  t.read("socket_activation", b.socket_activation);
 
   if (servers != nullptr) {
     const toml::node* node = t.find("servers");
@@ -442,6 +460,13 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
              "servers (backends Pinwheel does not spawn) cannot be combined with command, count, "
              "base_port, cpus or weights (give a server its weight in its table); keep one or "
              "the other");
+    }
+    // Only a process Pinwheel starts is given NOTIFY_SOCKET.
+    for (const char* key : {"readiness", "watchdog", "socket_activation"}) {
+      if (const toml::node* set = t.find(key)) {
+        t.fail(*set, key,
+               "applies to backends Pinwheel spawns (command), not to servers it does not start");
+      }
     }
     if (servers->empty()) t.fail(*node, "servers", "is empty; list at least one \"host:port\"");
     std::set<std::string> names;

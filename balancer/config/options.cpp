@@ -28,4 +28,16 @@ const char* to_string(health_kind kind) {
   return "?";
 }
 
+const char* to_string(readiness_kind kind) {
+  switch (kind) {
+    case readiness_kind::health:
+      return "health";
+    case readiness_kind::notify:
+      return "notify";
+    case readiness_kind::both:
+      return "both";
+  }
+  return "?";
+}
+
 }  // namespace pinwheel

@@ -21,6 +21,13 @@ using namespace std::chrono_literals;
 
 enum class health_kind { none, tcp, http };
 
+/// What makes a starting spawned backend eligible for traffic.
+enum class readiness_kind {
+  health,  ///< its first passing health check (READY=1 is only logged)
+  notify,  ///< READY=1 on NOTIFY_SOCKET (sd_notify); checks still take it down and up later
+  both,    ///< READY=1 and then a passing health check
+};
+
 struct balancer_options {
   /// Public address the balancer accepts on; port 0 picks a free one (logged).
   asio::ip::tcp::endpoint listen{asio::ip::address_v4::loopback(), 8080};
@@ -95,6 +102,14 @@ struct backends_options {
   duration slow_start = 0ms;
   /// PROXY protocol header sent first on each backend connection (none, v1 or v2).
   proxy_protocol::version send_proxy = proxy_protocol::version::none;
+  /// What brings a starting backend up (every spawned backend gets NOTIFY_SOCKET either way).
+  readiness_kind readiness = readiness_kind::health;
+  /// A backend must send WATCHDOG=1 at least this often (WATCHDOG_USEC is set for it), or it
+  /// is killed and restarted; 0: no watchdog.
+  duration watchdog = 0ms;
+  /// The balancer binds each backend's listening socket itself and passes it as descriptor 3
+  /// (LISTEN_FDS=1, LISTEN_PID, LISTEN_FDNAMES): a restarting backend refuses no connection.
+  bool socket_activation = false;
   /// Backends Pinwheel does not spawn, only balances and checks (exclusive with command).
   std::vector<server_options> servers;
 
@@ -181,5 +196,7 @@ struct options {
 
 /// The name used in configs for a health kind ("none", "tcp", "http").
 const char* to_string(health_kind kind);
+/// The name used in configs for a readiness kind ("health", "notify", "both").
+const char* to_string(readiness_kind kind);
 
 }  // namespace pinwheel

@@ -59,8 +59,29 @@ void health_checker::connect_failed(backend& b, const std::string& why) {
   report(b, b.health.record(false, health_state::clock::now()), why);
 }
 
+bool health_checker::awaits_ready(const backend& b) const {
+  return b.spawned() && readiness_ != readiness_kind::health && !b.notify.ready;
+}
+
+void health_checker::ready_announced(backend& b) {
+  if (readiness_ == readiness_kind::health) return;
+  bool starting = b.health.current() == health_state::status::starting;
+  if (starting && (readiness_ == readiness_kind::notify || options_.kind == health_kind::none)) {
+    report(b, b.health.record(true, health_state::clock::now()), "sent READY=1");
+    return;
+  }
+  // "both": the next check, due now, decides.
+  if (auto it = watches_.find(&b); it != watches_.end()) it->second->timer.cancel();
+}
+
+void health_checker::stopping_announced(backend& b) {
+  report(b, b.health.restart(health_state::clock::now()), "sent STOPPING=1");
+}
+
 void health_checker::process_started(backend& b) {
   if (options_.kind == health_kind::none) {
+    // Trusted at once, unless its READY=1 is what counts.
+    if (awaits_ready(b)) return;
     report(b, b.health.record(true, health_state::clock::now()), "started");
     return;
   }
@@ -144,6 +165,9 @@ void health_checker::record(backend& b, watch& w, const check_result& result) {
       log("backend ", b.name, " (", to_string(b.endpoint), ") is still starting: ", *line);
   }
 
+  // Starting under "notify" or "both": a passing check alone does not bring it up.
+  bool notify_decides = was_starting && (readiness_ == readiness_kind::notify || awaits_ready(b));
+  if (passed && notify_decides) return;
   bool changed = b.health.record(passed, now);
   std::string why;
   if (passed && was_starting) {

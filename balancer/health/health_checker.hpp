@@ -39,6 +39,9 @@ class health_checker {
   /// could not read it); either tells the backend the connection is the balancer's own.
   void send_proxy(proxy_protocol::version v) { send_proxy_ = v; }
 
+  /// What brings a starting spawned backend up (default: its first passing check).
+  void readiness(readiness_kind kind) { readiness_ = kind; }
+
   /// Starts checking every backend (nothing for kind "none").
   void start();
   /// Stops all checks; pending ones end within their timeout.
@@ -54,6 +57,11 @@ class health_checker {
   /// The backend's process was started: checked backends stay down until their first good
   /// check, due one starting interval from now; unchecked ones (kind "none") are trusted at once.
   void process_started(backend& b);
+  /// The backend's process sent READY=1: up at once under readiness "notify", checked at once
+  /// under "both".
+  void ready_announced(backend& b);
+  /// The backend's process sent STOPPING=1: down at once (starting again).
+  void stopping_announced(backend& b);
   /// The backend's process exited: down at once, and not checked until a new one starts.
   void process_exited(backend& b, const std::string& why);
 
@@ -91,12 +99,15 @@ class health_checker {
   asio::awaitable<check_result> probe(const backend& b);
   /// Whether there is something to check: a spawned backend needs a running process.
   static bool checkable(const backend& b);
+  /// Whether a starting spawned backend still waits for READY=1 before a check may count.
+  bool awaits_ready(const backend& b) const;
   void record(backend& b, watch& w, const check_result& result);
   void report(backend& b, bool changed, const std::string& why);
 
   asio::io_context& io_;
   const health_options& options_;
   proxy_protocol::version send_proxy_ = proxy_protocol::version::none;
+  readiness_kind readiness_ = readiness_kind::health;
   backend_pool& pool_;
   std::function<void(backend&)> on_change_;
   std::map<const backend*, std::unique_ptr<watch>> watches_;

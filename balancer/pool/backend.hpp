@@ -46,6 +46,18 @@ struct backend_process {
   bool given_up = false;
 };
 
+/// What the running process last said over sd_notify (NOTIFY_SOCKET); reset on each start.
+struct backend_notify {
+  /// It sent READY=1.
+  bool ready = false;
+  /// It sent STOPPING=1: out of rotation until it exits or sends READY=1 again.
+  bool stopping = false;
+  /// Its last STATUS= line ("" if none).
+  std::string status;
+  /// Its last WATCHDOG=1, or its start.
+  std::chrono::steady_clock::time_point last_watchdog{};
+};
+
 struct backend {
   /// Stable identity in logs, metrics and admin commands ("0", "1", … or a configured name).
   std::string name;
@@ -60,6 +72,7 @@ struct backend {
   admin_state admin = admin_state::enabled;
   health_state health{1, 1};
   backend_process process;
+  backend_notify notify;
 
   /// Proxied connections open right now (least-connections reads this).
   std::size_t active_connections = 0;

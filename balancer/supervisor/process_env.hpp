@@ -24,6 +24,14 @@ struct process_spec {
   /// Where the child writes its own pid (a guardian's watch record) before exec, so its
   /// process group is known before any of its code runs; -1: nowhere.
   int announce_fd = -1;
+  /// "KEY=VALUE" entries added to the balancer's environment (replacing a same-named one).
+  /// The service-manager variables meant for the balancer itself (NOTIFY_SOCKET, WATCHDOG_*,
+  /// LISTEN_*) are never passed on unless listed here.
+  std::vector<std::string> environment;
+  /// A listening socket passed as descriptor 3 (socket activation); -1: none.
+  int listen_fd = -1;
+  /// Variables set to the child's own pid, known only after the fork (WATCHDOG_PID).
+  std::vector<std::string> pid_variables;
 };
 
 /// How a start went.

@@ -1,6 +1,7 @@
 #include "supervisor/supervisor.hpp"
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,9 +48,15 @@ supervisor::supervisor(asio::io_context& io, const backends_options& options, ba
       guardian_(guardian),
       backoff_(options),
       on_given_up_(std::move(on_given_up)),
+      notify_(io, [this](pid_t pid, const notify_message& m) { notified(pid, m); }),
+      watchdog_timer_(io),
       sigchld_(io, SIGCHLD),
       child_exited_(io),
       outputs_closed_(io) {}
+
+supervisor::~supervisor() {
+  for (auto& [b, fd] : listen_fds_) ::close(fd);
+}
 
 asio::steady_timer& supervisor::restart_timer(backend& b) {
   auto& timer = restart_timers_[&b];
@@ -58,10 +65,34 @@ asio::steady_timer& supervisor::restart_timer(backend& b) {
 }
 
 void supervisor::start() {
+  notify_.open();
+  notify_.start();
+  if (options_.socket_activation) {
+    for (backend* b : pool_.members()) {
+      if (b->spawned()) bind_listener(*b);
+    }
+  }
+  if (options_.watchdog > 0ms) spawn_background(io_, watchdog_loop(), "backend watchdog");
   spawn_background(io_, reap_loop(), "process reaper");
   for (backend* b : pool_.members()) {
     if (b->spawned()) spawn(*b, false);
   }
+}
+
+void supervisor::bind_listener(backend& b) {
+  const auto& ep = b.endpoint;
+  int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int on = 1;
+  if (fd < 0 || ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+      ::bind(fd, ep.data(), static_cast<socklen_t>(ep.size())) != 0 ||
+      ::listen(fd, SOMAXCONN) != 0) {
+    int error = errno;
+    if (fd >= 0) ::close(fd);
+    throw std::system_error(
+        error, std::system_category(),
+        "socket activation: cannot listen on " + to_string(ep) + " for backend " + b.name);
+  }
+  listen_fds_[&b] = fd;
 }
 
 void supervisor::spawn(backend& b, bool restart) {
@@ -69,6 +100,8 @@ void supervisor::spawn(backend& b, bool restart) {
   if (p.given_up || stopping_ || p.pid != 0) return;
   if (restart) ++p.restarts;
   p.started = env_.now();
+  b.notify = backend_notify{};
+  b.notify.last_watchdog = p.started;
   std::string failure;
   std::error_code local_error;
   pid_t pid = start_process(b, failure, local_error);
@@ -97,6 +130,18 @@ pid_t supervisor::start_process(backend& b, std::string& failure, std::error_cod
     return 0;
   }
   process_spec spec{b.argv, b.cpu, out[1], err[1], guardian_ ? guardian_->announce_fd() : -1};
+  spec.environment.push_back("NOTIFY_SOCKET=" + notify_.path());
+  if (auto it = listen_fds_.find(&b); it != listen_fds_.end()) {
+    spec.listen_fd = it->second;
+    spec.environment.push_back("LISTEN_FDS=1");
+    spec.environment.push_back("LISTEN_FDNAMES=backend-" + b.name);
+    spec.pid_variables.push_back("LISTEN_PID");
+  }
+  if (options_.watchdog > 0ms) {
+    auto usec = std::chrono::duration_cast<std::chrono::microseconds>(options_.watchdog).count();
+    spec.environment.push_back("WATCHDOG_USEC=" + std::to_string(usec));
+    spec.pid_variables.push_back("WATCHDOG_PID");
+  }
   process_start started = env_.start(spec);
   close_all({out[1], err[1]});
   if (started.pid == 0) {
@@ -141,6 +186,63 @@ asio::awaitable<void> supervisor::reap_loop() {
     if (stopping_ && running() == 0) co_return;
     auto [ec, signal] = co_await sigchld_.async_wait(use_tuple);
     if (ec) co_return;
+  }
+}
+
+void supervisor::notified(pid_t pid, const notify_message& m) {
+  backend* from = nullptr;
+  for (backend* b : pool_.members()) {
+    if (b->process.pid == pid) from = b;
+  }
+  // A process the backend started (sh -c "exec ..." aside) is in its process group.
+  if (from == nullptr) {
+    pid_t group = ::getpgid(pid);
+    for (backend* b : pool_.members()) {
+      if (b->process.pid != 0 && b->process.pid == group) from = b;
+    }
+  }
+  if (from == nullptr) {
+    notify_.drop("from pid " + std::to_string(pid) + ", which is no running backend's");
+    return;
+  }
+  backend& b = *from;
+  if (m.status && *m.status != b.notify.status) {
+    b.notify.status = *m.status;
+    log("backend ", b.name, " status: ", b.notify.status);
+  }
+  if (m.watchdog) b.notify.last_watchdog = env_.now();
+  if (m.stopping && !b.notify.stopping) {
+    b.notify.stopping = true;
+    b.notify.ready = false;
+    health_.stopping_announced(b);
+  }
+  if (m.ready && !b.notify.ready) {
+    b.notify.ready = true;
+    b.notify.stopping = false;
+    log("backend ", b.name, " sent READY=1 (pid ", pid, ")");
+    health_.ready_announced(b);
+  }
+}
+
+asio::awaitable<void> supervisor::watchdog_loop() {
+  // Checked four times per interval: a silent backend is found within 1.25 intervals.
+  auto step = std::max<std::chrono::milliseconds>(options_.watchdog / 4, 1ms);
+  while (!stopping_) {
+    watchdog_timer_.expires_after(step);
+    auto [ec] = co_await watchdog_timer_.async_wait(use_tuple);
+    if (ec || stopping_) co_return;
+    auto now = env_.now();
+    for (backend* b : pool_.members()) {
+      if (b->process.pid == 0 || now - b->notify.last_watchdog <= options_.watchdog) continue;
+      log("backend ", b->name, " missed its watchdog: no WATCHDOG=1 for ",
+          format_duration(
+              std::chrono::duration_cast<std::chrono::milliseconds>(now - b->notify.last_watchdog)),
+          " (watchdog ", format_duration(options_.watchdog), "); SIGKILL to pid ", b->process.pid,
+          " to restart it");
+      // Once: the kill takes effect when the reaper sees the exit.
+      b->notify.last_watchdog = now;
+      env_.signal_group(b->process.pid, SIGKILL);
+    }
   }
 }
 
@@ -195,6 +297,7 @@ void supervisor::schedule_restart(backend& b, const std::string& how, bool count
 
 asio::awaitable<void> supervisor::stop() {
   stopping_ = true;
+  watchdog_timer_.cancel();
   for (auto& [b, timer] : restart_timers_) timer->cancel();
   for (backend* b : pool_.members()) {
     // The whole group, so a backend's own children (e.g. npm -> node) stop too.
@@ -218,6 +321,10 @@ asio::awaitable<void> supervisor::stop() {
     }
   }
   sigchld_.cancel();
+  watchdog_timer_.cancel();
+  notify_.close();
+  for (auto& [b, fd] : listen_fds_) ::close(fd);
+  listen_fds_.clear();
   // Let the backends' last lines through, but do not wait on a pipe some orphan holds.
   auto output_deadline = std::chrono::steady_clock::now() + 1s;
   while (open_outputs_ > 0 && std::chrono::steady_clock::now() < output_deadline) {
@@ -272,6 +379,7 @@ asio::awaitable<void> supervisor::stop_one(backend& b) {
 void supervisor::kill_all() {
   // What dies now must not be restarted, even if stop() has not begun yet.
   stopping_ = true;
+  watchdog_timer_.cancel();
   for (auto& [b, timer] : restart_timers_) timer->cancel();
   for (backend* b : pool_.members()) {
     if (b->process.pid != 0) env_.signal_group(b->process.pid, SIGKILL);

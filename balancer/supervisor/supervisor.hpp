@@ -27,6 +27,7 @@
 #include "health/health_checker.hpp"
 #include "pool/backend_pool.hpp"
 #include "supervisor/guardian.hpp"
+#include "supervisor/notify_receiver.hpp"
 #include "supervisor/output_forwarder.hpp"
 #include "supervisor/process_env.hpp"
 #include "supervisor/restart_backoff.hpp"
@@ -41,7 +42,13 @@ class supervisor {
              health_checker& health, process_env& env, guardian* guardian,
              std::function<void(backend&)> on_given_up);
 
-  /// Spawns every member of the pool that has a command.
+  ~supervisor();
+  supervisor(const supervisor&) = delete;
+  supervisor& operator=(const supervisor&) = delete;
+
+  /// Opens the backends' NOTIFY_SOCKET (and, with socket_activation, binds their listening
+  /// sockets) and spawns every member of the pool that has a
+  /// command; throws std::system_error if the socket cannot be made.
   void start();
 
   /// SIGTERM to every backend, SIGKILL to those still running after stop_timeout; returns
@@ -63,6 +70,8 @@ class supervisor {
   void add(backend& b) { spawn(b, false); }
 
  private:
+  /// Binds and listens on b's address (socket activation); throws std::system_error.
+  void bind_listener(backend& b);
   /// Starts `b` unless it runs, is given up, or we are stopping; `restart`: not its first.
   void spawn(backend& b, bool restart);
   /// Starts b's process with its output forwarded; 0 and `failure` set if none runs, and
@@ -71,6 +80,10 @@ class supervisor {
   /// Copies a child's pipe to `target` until end of file.
   void forward(int pipe_fd, log_sink& target, const std::string& prefix);
   asio::awaitable<void> reap_loop();
+  /// An sd_notify datagram from `pid`: a backend's process or one in its process group.
+  void notified(pid_t pid, const notify_message& m);
+  /// Kills backends whose last WATCHDOG=1 is older than the watchdog interval.
+  asio::awaitable<void> watchdog_loop();
   void exited(backend& b, int status);
   /// After an exit or a failed start (`how`): restart later, or give up.
   /// `counts`: whether this was the backend's doing, bringing it nearer to being given up.
@@ -92,6 +105,10 @@ class supervisor {
   std::map<const backend*, std::unique_ptr<asio::steady_timer>> restart_timers_;
   /// Backends being stopped on purpose: restarted at once (replace) or not at all (stop_one).
   std::map<const backend*, bool> deliberate_stops_;
+  notify_receiver notify_;
+  /// Socket activation: each backend's listening socket, bound by us and kept across restarts.
+  std::map<const backend*, int> listen_fds_;
+  asio::steady_timer watchdog_timer_;
   asio::signal_set sigchld_;
   asio::steady_timer child_exited_;    // cancelled on every reap, to wake stop()
   asio::steady_timer outputs_closed_;  // cancelled when the last output pipe closes

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 namespace pinwheel {
 
@@ -29,11 +30,16 @@ struct child_report {
 // Everything the child needs, prepared before vfork: the child may not allocate.
 struct child_setup {
   char* const* argv;
+  char* const* envp;
+  // Where each pid variable's value goes ("NAME=" is already there, room for the digits).
+  char* const* pid_slots;
+  std::size_t pid_slot_count;
   int cpu;
   int stdin_fd;
   int stdout_fd;
   int stderr_fd;
   int announce_fd;
+  int listen_fd;
   int status_fd;
   pid_t parent;
 };
@@ -49,9 +55,21 @@ bool put_at(int fd, int target) {
   return ::dup2(fd, target) == target;
 }
 
+// Writes `value` in decimal and a NUL at `out`: snprintf is not async-signal-safe.
+void write_decimal(char* out, long value) {
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value > 0);
+  while (n > 0) *out++ = digits[--n];
+  *out = '\0';
+}
+
 // Runs in the vforked child, on the parent's memory while the parent waits: async-signal-safe
 // calls only, nothing written outside this frame.
-[[noreturn]] void exec_child(const child_setup& s) {
+[[noreturn]] void exec_child(child_setup s) {
   // Die with the balancer even if it is SIGKILLed; it may already be gone.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != s.parent) ::_exit(127);
@@ -85,13 +103,25 @@ bool put_at(int fd, int target) {
     report(s.status_fd, child_stage::stdio, errno);
     ::_exit(127);
   }
+  // Socket activation: the listening socket becomes descriptor 3, after moving the status
+  // pipe out of its way.
+  if (s.listen_fd >= 0) {
+    if (s.status_fd == 3) s.status_fd = ::fcntl(3, F_DUPFD_CLOEXEC, 4);
+    if (s.status_fd < 0 || !put_at(s.listen_fd, 3)) {
+      report(s.status_fd, child_stage::stdio, errno);
+      ::_exit(127);
+    }
+  }
   // Nothing else of ours (listening socket, client connections, the guardian's socket) may
   // leak into the backend; Asio opens sockets without close-on-exec.
-  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-    for (long fd = 3, max = ::sysconf(_SC_OPEN_MAX); fd < max; ++fd)
+  const unsigned first = s.listen_fd >= 0 ? 4U : 3U;
+  if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (long fd = first, max = ::sysconf(_SC_OPEN_MAX); fd < max; ++fd)
       ::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
   }
-  ::execv(s.argv[0], s.argv);
+  // The slots are the parent's buffers, reserved for this: it waits, and reads them no more.
+  for (std::size_t i = 0; i < s.pid_slot_count; ++i) write_decimal(s.pid_slots[i], ::getpid());
+  ::execve(s.argv[0], s.argv, s.envp);
   report(s.status_fd, child_stage::exec, errno);
   ::_exit(127);
 }
@@ -115,6 +145,35 @@ process_start system_process_env::start(const process_spec& spec) {
   for (const std::string& arg : spec.argv) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
 
+  // The environment, built before vfork: the child may not allocate.
+  auto overridden = [&spec](std::string_view entry) {
+    std::string_view name = entry.substr(0, entry.find('='));
+    for (const char* own : {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS",
+                            "LISTEN_PID", "LISTEN_FDNAMES"}) {
+      if (name == own) return true;
+    }
+    for (const std::string& e : spec.environment) {
+      if (e.substr(0, e.find('=')) == name) return true;
+    }
+    for (const std::string& v : spec.pid_variables) {
+      if (v == name) return true;
+    }
+    return false;
+  };
+  std::vector<std::string> pid_entries;
+  for (const std::string& name : spec.pid_variables)
+    pid_entries.push_back(name + "=" + std::string(24, ' '));
+  std::vector<char*> envp, pid_slots;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!overridden(*e)) envp.push_back(*e);
+  }
+  for (const std::string& e : spec.environment) envp.push_back(const_cast<char*>(e.c_str()));
+  for (std::size_t i = 0; i < pid_entries.size(); ++i) {
+    envp.push_back(pid_entries[i].data());
+    pid_slots.push_back(pid_entries[i].data() + spec.pid_variables[i].size() + 1);
+  }
+  envp.push_back(nullptr);
+
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null_fd < 0) {
     result.local_error = std::error_code(errno, std::system_category());
@@ -128,8 +187,9 @@ process_start system_process_env::start(const process_spec& spec) {
     ::close(null_fd);
     return result;
   }
-  const child_setup setup{argv.data(),    spec.cpu,         null_fd,   spec.stdout_fd,
-                          spec.stderr_fd, spec.announce_fd, status[1], ::getpid()};
+  const child_setup setup{argv.data(),      envp.data(),    pid_slots.data(), pid_slots.size(),
+                          spec.cpu,         null_fd,        spec.stdout_fd,   spec.stderr_fd,
+                          spec.announce_fd, spec.listen_fd, status[1],        ::getpid()};
 
   // Blocked until the child has reset its dispositions: a handler of ours running in the
   // child would run on our memory.

@@ -25,7 +25,7 @@ fail() {
 }
 
 grep -q "^ExecStart=$installed_binary " "$unit" || fail "ExecStart does not run $installed_binary"
-for setting in KillMode=mixed User=pinwheel NoNewPrivileges=yes ProtectSystem=strict \
+for setting in Type=notify KillMode=mixed User=pinwheel NoNewPrivileges=yes ProtectSystem=strict \
   "AmbientCapabilities=CAP_NET_BIND_SERVICE" Restart=on-failure ProtectHome=yes PrivateTmp=yes \
   LimitNOFILE=65536 LogsDirectory=pinwheel 'ExecReload=/bin/kill -HUP $MAINPID' \
   RuntimeDirectory=pinwheel; do
