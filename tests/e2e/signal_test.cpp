@@ -74,12 +74,16 @@ TEST(Signals, DrainTimeoutEndsInAResetNotACleanClose) {
 TEST(Signals, AThirdStopSignalKillsBackendsThatIgnoreSigterm) {
   // A backend that ignores SIGTERM: a shell that traps it, looping over short-lived children
   // (each dies of the group's SIGTERM; the loop goes on). Nothing to check, so no health check.
-  std::string command = "[\"/bin/sh\", \"-c\", \"trap '' TERM; while :; do sleep 0.1; done\"]";
+  // It says when its trap is set: a SIGTERM before that would end it, and the test with it.
+  std::string command =
+      "[\"/bin/sh\", \"-c\", \"trap '' TERM; echo trap set; while :; do sleep 0.1; done\"]";
   std::string config =
       with(with(demo_config(1, "round-robin"), "command", command), "stop_timeout", "\"60s\"");
   config = with(config, "kind", "\"none\"");
   running_balancer pinwheel(config);
   ASSERT_TRUE(pinwheel.process().wait_for_line("backend 0 started", 5s));
+  ASSERT_TRUE(pinwheel.process().wait_for_line(R"(\[backend 0\] trap set)", 5s))
+      << pinwheel.process().output();
   std::vector<pid_t> backends = backend_pids(pinwheel, 1);
   ASSERT_EQ(backends.size(), 1u);
   // One at a time: a signal sent while the same one is still pending is merged with it.
