@@ -154,13 +154,13 @@ TEST(AccessLog, EachWayOfEndingIsNamed) {
   tcp_client backend_resets(pinwheel.port());
   backend_resets.send_all("r");
   const std::uint16_t backend_reset_port = local_port(backend_resets.fd());
-  EXPECT_EQ(read_all(backend_resets.fd(), 5s), "RESET");
+  EXPECT_EQ(backend_resets.read_all(5s), "RESET");
 
   tcp_client idles(pinwheel.port());
   idles.send_all("h");
   const std::uint16_t idle_port = local_port(idles.fd());
   // Nothing was left unsent, so the proxy closes cleanly.
-  EXPECT_EQ(read_all(idles.fd(), 5s), "");
+  EXPECT_EQ(idles.read_all(5s), "");
 
   EXPECT_NE(log.line_for(backend_close_port).find(" bytes_out=3 retries=0 end=backend_close"),
             std::string::npos)
@@ -182,7 +182,7 @@ TEST(AccessLog, ConnectFailureCountsItsRetriesAndNamesNoBackend) {
       "\"]\n[health]\nkind = \"none\"\n" + log.table);
   tcp_client client(pinwheel.port());
   const std::uint16_t port = local_port(client.fd());
-  EXPECT_EQ(read_all(client.fd(), 5s), "RESET");
+  EXPECT_EQ(client.read_all(5s), "RESET");
   EXPECT_NE(log.line_for(port).find(" backend=- backend_address=- connect_time=- "),
             std::string::npos)
       << file_text(log.path);
@@ -200,7 +200,7 @@ TEST(AccessLog, AClientThatNoBackendCameUpForIsLogged) {
       log.table);
   tcp_client client(pinwheel.port());
   const std::uint16_t port = local_port(client.fd());
-  EXPECT_EQ(read_all(client.fd(), 5s), "RESET");
+  EXPECT_EQ(client.read_all(5s), "RESET");
   EXPECT_NE(log.line_for(port).find(" backend=- backend_address=- connect_time=- "),
             std::string::npos)
       << file_text(log.path);

@@ -125,21 +125,6 @@ std::string raw_config(std::uint16_t port, const std::string& extra_balancer) {
          "\"]\n[health]\nkind = \"none\"\n";
 }
 
-std::string read_all(int fd, std::chrono::milliseconds timeout) {
-  std::string data;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  char buffer[4096];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 20) <= 0) continue;
-    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n < 0) return errno == ECONNRESET ? "RESET" : "ERROR";
-    if (n == 0) break;
-    data.append(buffer, static_cast<std::size_t>(n));
-  }
-  return data;
-}
-
 raw_server::raw_server(std::function<void(int fd)> handler) : handler_(std::move(handler)) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};

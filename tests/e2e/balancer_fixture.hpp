@@ -89,9 +89,6 @@ struct own_backend {
 /// the test sees the upstream side exactly.
 std::string raw_config(std::uint16_t port, const std::string& extra_balancer = "");
 
-/// Reads `fd` until end of stream or `timeout`; "RESET" if the connection was reset.
-std::string read_all(int fd, std::chrono::milliseconds timeout);
-
 /// A TCP server on 127.0.0.1 run by the test itself, to see exactly what the proxy does to
 /// the upstream side. Each accepted connection runs `handler(fd)` on its own thread.
 class raw_server {

@@ -75,7 +75,7 @@ TEST(Proxy, UpstreamResetIsPropagatedToTheClient) {
   running_balancer pinwheel(raw_config(upstream.port()));
   tcp_client client(pinwheel.port());
   client.send_all("hello");
-  EXPECT_EQ(read_all(client.fd(), 5s), "RESET");
+  EXPECT_EQ(client.read_all(5s), "RESET");
 }
 
 TEST(Proxy, ClientResetIsPropagatedUpstream) {

@@ -56,7 +56,7 @@ TEST(Signals, ASecondStopSignalResetsOpenConnectionsAtOnce) {
   ASSERT_TRUE(pinwheel.process().wait_for_line("draining 1 open connection", 5s))
       << pinwheel.process().output();
   pinwheel.process().send_signal(SIGTERM);
-  EXPECT_TRUE(read_all(slow.fd(), 5s) == "RESET") << "the client must see a reset, not an end";
+  EXPECT_TRUE(slow.read_all(5s) == "RESET") << "the client must see a reset, not an end";
   EXPECT_EQ(pinwheel.process().wait_exit(10s), 0) << pinwheel.process().output();
 }
 
@@ -66,7 +66,7 @@ TEST(Signals, DrainTimeoutEndsInAResetNotACleanClose) {
   slow.send_all("GET /slow?ms=3000 HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
   pinwheel.process().send_signal(SIGTERM);
   ASSERT_TRUE(pinwheel.process().wait_for_line("draining 1 open connection", 5s));
-  EXPECT_TRUE(read_all(slow.fd(), 5s) == "RESET") << "the client must see a reset, not an end";
+  EXPECT_TRUE(slow.read_all(5s) == "RESET") << "the client must see a reset, not an end";
   EXPECT_TRUE(pinwheel.process().wait_for_line("drain timeout: resetting 1 connection", 5s));
   EXPECT_EQ(pinwheel.process().wait_exit(10s), 0) << pinwheel.process().output();
 }

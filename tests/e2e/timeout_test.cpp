@@ -164,7 +164,7 @@ TEST(Timeouts, WithNoUsableBackendAClientIsResetAfterConnectTimeoutAndTheLogSays
   tcp_client client(pinwheel.port());
   client.send_all("hello");
   auto start = std::chrono::steady_clock::now();
-  EXPECT_TRUE(read_all(client.fd(), 5s) == "RESET");
+  EXPECT_TRUE(client.read_all(5s) == "RESET");
   auto waited = std::chrono::steady_clock::now() - start;
   EXPECT_GE(waited, 250ms);
   EXPECT_LT(waited, 3s);

@@ -128,6 +128,21 @@ std::uint16_t free_port(const std::string& host) {
   return ntohs(reinterpret_cast<const sockaddr_in*>(&bound.storage)->sin_port);
 }
 
+std::string read_all(int fd, std::chrono::milliseconds timeout) {
+  std::string data;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buffer[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 20) <= 0) continue;
+    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n < 0) return errno == ECONNRESET ? "RESET" : "ERROR";
+    if (n == 0) break;
+    data.append(buffer, static_cast<std::size_t>(n));
+  }
+  return data;
+}
+
 tcp_client::tcp_client(std::uint16_t port, const std::string& host)
     : tcp_client(port, host, default_connect_timeout) {}
 
@@ -156,6 +171,12 @@ tcp_client::tcp_client(std::uint16_t port, const std::string& host,
   int error = 0;
   socklen_t length = sizeof error;
   getsockopt(socket_.get(), SOL_SOCKET, SO_ERROR, &error, &length);
+  // ECONNRESET here means the handshake completed and the peer reset it while this thread
+  // was not looking (reading SO_ERROR clears it): a connected-then-reset socket, not a failure.
+  if (error == ECONNRESET) {
+    reset_while_connecting_ = true;
+    return;
+  }
   if (error != 0) throw std::runtime_error("connect to " + peer_ + " failed: " + error_text(error));
 }
 
@@ -182,6 +203,11 @@ void tcp_client::shutdown_write() {
   if (shutdown(socket_.get(), SHUT_WR) != 0) {
     throw std::runtime_error("shutdown of " + peer_ + " failed: " + error_text(errno));
   }
+}
+
+std::string tcp_client::read_all(std::chrono::milliseconds timeout) {
+  if (reset_while_connecting_) return "RESET";
+  return pinwheel::test::read_all(socket_.get(), timeout);
 }
 
 std::string tcp_client::read_until_eof(std::chrono::milliseconds timeout) {

@@ -37,6 +37,9 @@ http_response http_get(std::uint16_t port, const std::string& target,
 /// since another test running in parallel may take this one in the meantime.
 std::uint16_t free_port(const std::string& host = "127.0.0.1");
 
+/// Reads `fd` until end of stream or `timeout`; "RESET" if the connection was reset.
+std::string read_all(int fd, std::chrono::milliseconds timeout);
+
 /// A plain blocking TCP client socket for raw tests (half-close, keep-alive, pipelining).
 class tcp_client {
  public:
@@ -54,6 +57,11 @@ class tcp_client {
 
   /// Stops sending: shutdown(SHUT_WR), so the peer reads end-of-stream.
   void shutdown_write();
+
+  /// As the free read_all: "RESET" also when the peer reset the connection before the
+  /// constructor saw it established (accepted and reset at once, as a proxy with no backend
+  /// does).
+  std::string read_all(std::chrono::milliseconds timeout);
 
   /// Reads until EOF or timeout; returns what was read (throws on reset).
   std::string read_until_eof(std::chrono::milliseconds timeout);
@@ -87,6 +95,8 @@ class tcp_client {
   /// Bytes read but not yet consumed, e.g. the start of a pipelined response.
   std::string pending_;
   bool peer_closed_ = false;
+  /// The connect's own result was ECONNRESET: it was established, then reset, before we looked.
+  bool reset_while_connecting_ = false;
 };
 
 }  // namespace pinwheel::test
