@@ -7,6 +7,9 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
 #include <iostream>
 #include <optional>
 
@@ -51,6 +54,29 @@ std::optional<std::int64_t> query_integer(std::string_view query, std::string_vi
     return n;
   }
   return std::nullopt;
+}
+
+// Most /grow?mb= may hold in all: enough to pass any max_memory a test sets, little enough
+// that a stray request cannot take the host's memory.
+constexpr std::int64_t max_grow_mb = 1024;
+
+// /grow?mb=N: allocates N MiB more and writes every page, so the process's resident memory
+// (RSS) rises by about that much and stays up (to test [backends] max_memory).
+response grow(std::string_view query) {
+  static std::vector<std::unique_ptr<char[]>> held;
+  static std::int64_t held_mb = 0;
+  const std::optional<std::int64_t> mb = query_integer(query, "mb");
+  if (!mb || *mb < 1 || held_mb + *mb > max_grow_mb) {
+    return bad_request("/grow needs ?mb=N, 1 or more, at most " + std::to_string(max_grow_mb) +
+                       " MiB in all");
+  }
+  constexpr std::size_t kMiB = 1 << 20;
+  for (std::int64_t i = 0; i < *mb; ++i) {
+    held.push_back(std::make_unique<char[]>(kMiB));
+    std::memset(held.back().get(), 1, kMiB);
+  }
+  held_mb += *mb;
+  return text(200, "holding " + std::to_string(held_mb) + " MiB\n");
 }
 
 // Spins on the clock rather than sleeping: the point of /slow is to hold the event loop.
@@ -123,6 +149,7 @@ response route(std::string_view method, std::string_view target, const identity&
   if (path == "/health") return text(200, "ok\n");
   if (path == "/whoami") return whoami(self, client);
   if (path == "/print") return print(url_field(target, url, UF_QUERY));
+  if (path == "/grow") return grow(url_field(target, url, UF_QUERY));
   return text(404, "not found\n");
 }
 

@@ -32,7 +32,8 @@ struct response {
 };
 
 /// Answers `method` on `target` (origin-form or absolute-form) for `client` ("ip:port", what
-/// /whoami reports); /slow burns CPU and /print writes to stderr before returning.
+/// /whoami reports); /slow burns CPU, /print writes to stderr and /grow?mb=N keeps N MiB more
+/// of touched memory before returning.
 response route(std::string_view method, std::string_view target, const identity& self,
                std::string_view client);
 

@@ -1,14 +1,18 @@
 #include "balancer.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 #include <future>
 #include <random>
 
+#include "common/proc_stat.hpp"
 #include "common/spawn_background.hpp"
 #include "config/address.hpp"
 #include "config/config_diff.hpp"
@@ -17,6 +21,7 @@
 #include "config/descriptor_limit.hpp"
 #include "config/host_facts.hpp"
 #include "log/log.hpp"
+#include "supervisor/drop_privileges.hpp"
 #include "metrics/take_snapshot.hpp"
 #include "strategy/strategy_registry.hpp"
 
@@ -167,12 +172,17 @@ int balancer::run() {
 
   limit_connections_to_descriptors();
   if (options_.metrics.enabled) start_metrics(allowed);
+  // Everything that may need root is bound or open; backends start after this.
+  give_up_root();
   spawn_background(io_, handle_signals(), "signal handling");
   if (options_.backends.spawned()) {
     supervisor_.emplace(io_, options_.backends, pool_, health_, process_env_,
                         guardian_ ? &*guardian_ : nullptr, [this](backend& b) { on_given_up(b); });
     supervisor_->start();
     rolling_.emplace(io_, pool_, *supervisor_, options_.balancer.drain_timeout);
+    memory_watch_.emplace(io_, pool_, options_.backends, read_resident_bytes,
+                          [this](backend& b) { rolling_->restart(b); });
+    memory_watch_->start();
   }
   if (admin_server_) {
     admin_server_->start();
@@ -250,6 +260,31 @@ void balancer::reopen_access_log() {
   } else {
     log("SIGUSR1: the access log goes to ", access_log_->path(), ": nothing to reopen");
   }
+}
+
+void balancer::give_up_root() {
+  const run_as& user = options_.balancer.user;
+  if (!user.set()) return;
+  if (::geteuid() == 0) {
+    // HAProxy's `stats socket ... user`: the operator who runs as this user may use ctl too
+    // (root always may); the mode stays 0600.
+    if (admin_server_ && ::chown(options_.admin.socket.c_str(), user.uid, user.gid) != 0) {
+      throw std::runtime_error("cannot hand the admin socket " + options_.admin.socket + " to " +
+                               describe(user) + ": " + std::strerror(errno));
+    }
+    // nginx's way: the file written after the drop belongs to the user writing it, so a
+    // reopen (SIGUSR1) of the same path, e.g. after logrotate's copytruncate, still works.
+    // Creating a new file needs the folder to be writable by the user: if a reopen cannot,
+    // it logs why and keeps writing to the file it has.
+    const std::string& log_path = options_.access_log.path;
+    if (access_log_ && log_path != "stderr" && log_path != "stdout" &&
+        ::chown(log_path.c_str(), user.uid, user.gid) != 0) {
+      throw std::runtime_error("cannot hand the access log " + log_path + " to " +
+                               describe(user) + ": " + std::strerror(errno));
+    }
+  }
+  drop_privileges(user);
+  log("dropped root: running as ", describe(user));
 }
 
 void balancer::limit_connections_to_descriptors() {
@@ -337,6 +372,7 @@ asio::awaitable<void> balancer::handle_signals() {
 asio::awaitable<void> balancer::shutdown() {
   if (admin_server_) admin_server_->close();
   if (rolling_) rolling_->stop();
+  if (memory_watch_) memory_watch_->stop();
   co_await server_.drain();
   health_.stop();
   if (supervisor_) co_await supervisor_->stop();

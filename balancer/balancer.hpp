@@ -44,6 +44,7 @@
 #include "proxy/session.hpp"
 #include "strategy/strategy.hpp"
 #include "supervisor/guardian.hpp"
+#include "supervisor/memory_watch.hpp"
 #include "supervisor/rolling_restart.hpp"
 #include "supervisor/service_notifier.hpp"
 #include "supervisor/supervisor.hpp"
@@ -90,6 +91,10 @@ class balancer : public admin_actions {
   /// Opens [access_log] path if enabled; throws config_error naming the key if it cannot.
   void open_access_log();
   void reopen_access_log();
+  /// Privileges: drops root to [balancer] user once everything that needs root is bound or
+  /// open, handing the admin socket and the access log file to that user first; throws
+  /// std::runtime_error if it cannot.
+  void give_up_root();
 
   options& options_;
   run_plan& plan_;
@@ -112,6 +117,8 @@ class balancer : public admin_actions {
   std::optional<supervisor> supervisor_;
   asio::signal_set signals_;
   std::optional<rolling_restart> rolling_;
+  /// [backends] max_memory: restarts (rolling) a backend whose RSS is over it.
+  std::optional<memory_watch> memory_watch_;
   admin_protocol admin_protocol_;
   std::optional<admin_server> admin_server_;
   /// The cores the process was allowed at start, before pinning itself (for reload plans).

@@ -121,6 +121,30 @@ void diff_servers(const options& running, const options& next, config_diff& d) {
     d.changes.push_back("server " + to_string(s) + " removed");
 }
 
+// --- Privileges and limits ---
+
+// The balancer's user is dropped to once, at start; the backends' user and rlimits are set
+// when a backend starts, so a change restarts the spawned backends (rolling). max_memory is
+// read at each check and needs nothing.
+void diff_privileges(const options& running, options& next, std::size_t staying, config_diff& d) {
+  keep(running.balancer.user, next.balancer.user, "balancer.user", d);
+  const backends_options& r = running.backends;
+  const backends_options& n = next.backends;
+  if (!r.spawned() || !n.spawned()) return;
+  if (r.user == n.user && r.max_open_files == n.max_open_files &&
+      r.max_address_space == n.max_address_space) {
+    return;
+  }
+  for (std::size_t i = 0; i < staying; ++i) {
+    if (std::find(d.restarted.begin(), d.restarted.end(), i) == d.restarted.end())
+      d.restarted.push_back(i);
+  }
+  std::sort(d.restarted.begin(), d.restarted.end());
+  d.changes.push_back("backends' user or limits (restarting them)");
+}
+
+// --- end of privileges and limits ---
+
 }  // namespace
 
 config_diff diff_configs(const options& running, const run_plan& running_plan, options& next,
@@ -167,6 +191,10 @@ config_diff diff_configs(const options& running, const run_plan& running_plan, o
     diff_servers(running, next, d);
   }
   if (d.weights) d.changes.push_back("weights / slow_start");
+  std::size_t staying = next.backends.spawned() && running.backends.spawned()
+                            ? std::min(running_plan.backends.size(), next_plan.backends.size())
+                            : 0;
+  diff_privileges(running, next, staying, d);
   return d;
 }
 

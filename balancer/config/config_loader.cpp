@@ -15,6 +15,7 @@
 #include <set>
 
 #include "config/address.hpp"
+#include "config/byte_size.hpp"
 #include "config/config_error.hpp"
 #include "config/program_lookup.hpp"
 #include "strategy/strategy_registry.hpp"
@@ -285,6 +286,76 @@ void read_accept_proxy(table_reader& t, balancer_options& b) {
   }
 }
 
+// --- Privileges and limits ([balancer] and [backends] user/group, [backends] max_*) ---
+
+// user = "nobody" or 65534, group = "nogroup" or 65534: resolved on this host now, so a name
+// it does not know is reported with its line.
+void read_run_as(table_reader& t, run_as& r) {
+  auto read_id = [&t](std::string_view key, std::string& out) -> const toml::node* {
+    const toml::node* node = t.find(key);
+    if (node == nullptr) return nullptr;
+    if (const auto* text = node->as_string()) {
+      out = text->get();
+      if (out.empty()) t.fail(*node, key, "is empty; give a name such as \"nobody\" or an id");
+    } else if (const auto* id = node->as_integer()) {
+      // (uid_t) -1 means "unchanged" to setresuid: not an id one can run as.
+      if (id->get() < 0 || id->get() >= 4294967295LL)
+        t.fail(*node, key, std::to_string(id->get()) + " is not an id; use 0 to 4294967294");
+      out = std::to_string(id->get());
+    } else {
+      t.fail(*node, key,
+             "expected a name such as \"nobody\" or a numeric id, got " +
+                 table_reader::type_name(*node));
+    }
+    return node;
+  };
+  const toml::node* user = read_id("user", r.user);
+  const toml::node* group = read_id("group", r.group);
+  if (user == nullptr && group == nullptr) return;
+  std::string key;
+  std::string error = resolve_run_as(r, key);
+  if (!error.empty()) t.fail(key == "group" && group ? *group : *user, key, error);
+}
+
+// A size such as "512MiB"; at least `min` bytes.
+void read_byte_size(table_reader& t, std::string_view key, std::uint64_t& out, std::uint64_t min) {
+  auto* v = t.typed<toml::value<std::string>>(key, "a size string such as \"512MiB\"");
+  if (v == nullptr) return;
+  auto parsed = parse_byte_size(v->get());
+  if (!parsed) {
+    t.fail(*v, key,
+           in_quotes(v->get()) +
+               " is not a size; write a whole number and a unit (B, KiB, MiB, GiB, TiB, or kB, "
+               "MB, GB, TB), e.g. \"512MiB\"");
+  }
+  if (*parsed < min) {
+    t.fail(*v, key,
+           in_quotes(v->get()) + " is too small; the minimum is " + format_byte_size(min));
+  }
+  out = *parsed;
+}
+
+// user, group, max_open_files, max_address_space, max_memory of spawned backends.
+void read_backend_privileges(table_reader& t, backends_options& b, bool servers) {
+  read_run_as(t, b.user);
+  int files = 0;
+  // Below a few dozen descriptors hardly any program starts; the ceiling is the kernel's.
+  t.read("max_open_files", files, 16, 1'073'741'816);
+  b.max_open_files = static_cast<std::uint64_t>(files);
+  read_byte_size(t, "max_address_space", b.max_address_space, 16ULL << 20);
+  read_byte_size(t, "max_memory", b.max_memory, 1ULL << 20);
+  if (!servers) return;
+  for (const char* key :
+       {"user", "group", "max_open_files", "max_address_space", "max_memory"}) {
+    if (const toml::node* set = t.find(key)) {
+      t.fail(*set, key,
+             "applies to backends Pinwheel spawns (command), not to servers it does not start");
+    }
+  }
+}
+
+// --- end of privileges and limits ---
+
 void read_balancer(table_reader& t, balancer_options& b) {
   read_listen(t, b);
   t.read("strategy", b.strategy);
@@ -304,6 +375,7 @@ void read_balancer(table_reader& t, balancer_options& b) {
   t.read("retries", b.retries, 0, 100);
   t.read("tcp_keepalive", b.tcp_keepalive, 0ms);
   read_accept_proxy(t, b);
+  read_run_as(t, b.user);
   t.reject_unknown();
 }
 
@@ -451,6 +523,7 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
   read_readiness(t, b);
   t.read("watchdog", b.watchdog, 0ms);
   t.read("socket_activation", b.socket_activation);
+  read_backend_privileges(t, b, servers != nullptr);
 
   if (servers != nullptr) {
     const toml::node* node = t.find("servers");

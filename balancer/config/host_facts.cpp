@@ -66,6 +66,11 @@ host_facts read_host_facts() {
   host.ephemeral_ports = read_ephemeral_ports();
   host.local_addresses = interface_addresses();
   host.open_files = open_files_limit();
+  host.uid = ::geteuid();
+  host.gid = ::getegid();
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_max != RLIM_INFINITY)
+    host.open_files_hard = files.rlim_max;
   std::random_device device;
   host.random = (std::uint64_t{device()} << 32) | device();
   host.try_bind = try_bind;

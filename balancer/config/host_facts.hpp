@@ -4,6 +4,8 @@
 // addresses, limits, randomness and whether a port can be bound (LevelDB's Env, in small).
 #pragma once
 
+#include <sys/types.h>
+
 #include <asio/ip/tcp.hpp>
 #include <cstdint>
 #include <functional>
@@ -37,6 +39,12 @@ struct host_facts {
   /// returns why it could not.
   std::function<std::error_code(const asio::ip::tcp::endpoint& endpoint, bool reuse_address)>
       try_bind;
+
+  /// Privileges: who this process runs as (0: root) and the hard RLIMIT_NOFILE, which only
+  /// root may raise.
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::uint64_t open_files_hard = UINT64_MAX;
 
   /// True for a loopback address, an unspecified one, or one in local_addresses.
   bool is_local(const asio::ip::address& address) const;

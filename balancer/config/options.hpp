@@ -13,6 +13,7 @@
 
 #include "config/address_range.hpp"
 #include "config/duration.hpp"
+#include "config/run_as.hpp"
 #include "proxy_protocol/proxy_header.hpp"
 
 namespace pinwheel {
@@ -59,6 +60,11 @@ struct balancer_options {
   duration drain_timeout = 10s;
   /// Further connect attempts, each on another backend, after a failed one.
   int retries = 3;
+
+  /// Privileges: the user (and group) the balancer drops to once it has bound its listeners,
+  /// the metrics listener and the admin socket and opened the access log; unset: it keeps
+  /// running as it was started.
+  run_as user;
 };
 
 /// A backend Pinwheel does not spawn: `"host:port"` or `{ address, name, weight }` in the config.
@@ -110,6 +116,18 @@ struct backends_options {
   /// The balancer binds each backend's listening socket itself and passes it as descriptor 3
   /// (LISTEN_FDS=1, LISTEN_PID, LISTEN_FDNAMES): a restarting backend refuses no connection.
   bool socket_activation = false;
+
+  /// Privileges and limits of spawned backends, set in the child before exec.
+  /// The user (and group) they run as; unset: the balancer's (after its own drop).
+  run_as user;
+  /// Their RLIMIT_NOFILE (soft and hard); 0: inherited from the balancer.
+  std::uint64_t max_open_files = 0;
+  /// Their RLIMIT_AS, in bytes; 0: inherited.
+  std::uint64_t max_address_space = 0;
+  /// Resident memory (RSS) above which a backend is restarted, as a rolling restart of that
+  /// one backend (PM2's max_memory_restart); 0: off.
+  std::uint64_t max_memory = 0;
+
   /// Backends Pinwheel does not spawn, only balances and checks (exclusive with command).
   std::vector<server_options> servers;
 

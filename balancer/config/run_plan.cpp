@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "config/address.hpp"
+#include "config/byte_size.hpp"
 #include "config/config_error.hpp"
 #include "config/cpu_plan.hpp"
 #include "config/descriptor_limit.hpp"
@@ -62,6 +63,23 @@ std::vector<std::uint16_t> plan_ports(const options& o, std::size_t count, const
                        " needed are free; set base_port to a free range");
   }
   return ports;
+}
+
+// Who the processes run as, and the backends' limits.
+void describe_privileges(const options& o, std::ostringstream& out) {
+  if (o.balancer.user.set())
+    out << "user            " << describe(o.balancer.user) << " once listening (drops root)\n";
+  const backends_options& b = o.backends;
+  if (!b.spawned()) return;
+  if (b.user.set()) out << "backends run as " << describe(b.user) << "\n";
+  if (b.max_open_files > 0 || b.max_address_space > 0 || b.max_memory > 0) {
+    out << "backend limits ";
+    if (b.max_open_files > 0) out << " max_open_files " << b.max_open_files;
+    if (b.max_address_space > 0)
+      out << " max_address_space " << format_byte_size(b.max_address_space);
+    if (b.max_memory > 0) out << " max_memory " << format_byte_size(b.max_memory) << " (RSS)";
+    out << "\n";
+  }
 }
 
 }  // namespace
@@ -193,6 +211,7 @@ std::string describe(const options& o, const run_plan& plan) {
     }
     out << "\n";
   }
+  describe_privileges(o, out);
   for (const std::string& warning : plan.warnings) out << "warning: " << warning << "\n";
   return out.str();
 }

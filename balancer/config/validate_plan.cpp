@@ -134,6 +134,80 @@ void check_metrics_port(const options& o, const run_plan& plan, const host_facts
   }
 }
 
+// --- Privileges and limits ---
+
+// "[balancer] user = "nobody" (pinwheel.toml:3:8)", for messages that blame another key.
+std::string user_note(const options& o, const char* table) {
+  const run_as& r = std::string(table) == "balancer" ? o.balancer.user : o.backends.user;
+  return "[" + std::string(table) + "] user = " + in_quotes(r.user) + " (" +
+         o.where(std::string(table) + ".user") + ")";
+}
+
+// Who may switch to whom: the balancer drops root once, after binding; backends are started
+// after that drop, so they can only run as the balancer's user (or as anyone while it keeps
+// root). A process that is not root can "switch" only to itself.
+void check_users(const options& o, const host_facts& host) {
+  const run_as& balancer = o.balancer.user;
+  const run_as& backends = o.backends.user;
+  auto is_self = [&host](const run_as& r) { return r.uid == host.uid && r.gid == host.gid; };
+  if (balancer.set() && host.uid != 0 && !is_self(balancer)) {
+    throw config_error(o.locate("balancer.user") + ": Pinwheel runs as uid " +
+                       std::to_string(host.uid) + ", not root, so it cannot switch to " +
+                       describe(balancer) +
+                       "; start it as root (it binds, then drops to this user) or remove user");
+  }
+  if (!backends.set()) return;
+  if (balancer.set() && !balancer.same_ids(backends)) {
+    throw config_error(o.locate("backends.user") + ": " + describe(backends) + " differs from " +
+                       user_note(o, "balancer") + " = " + describe(balancer) +
+                       ": once the balancer has dropped root it cannot start processes as "
+                       "another user; give both the same user and group, or remove this one "
+                       "(backends then run as the balancer's user)");
+  }
+  if (!balancer.set() && host.uid != 0 && !is_self(backends)) {
+    throw config_error(o.locate("backends.user") + ": Pinwheel runs as uid " +
+                       std::to_string(host.uid) + ", not root, so it cannot start backends as " +
+                       describe(backends) + "; start it as root or remove user");
+  }
+}
+
+void check_backend_limits(const options& o, const host_facts& host) {
+  const backends_options& b = o.backends;
+  // Without root (from the start, or after the drop) the hard limit cannot be raised.
+  bool root_at_spawn = host.uid == 0 && (!o.balancer.user.set() || o.balancer.user.uid == 0);
+  if (b.max_open_files > host.open_files_hard && !root_at_spawn) {
+    throw config_error(o.locate("backends.max_open_files") + ": " +
+                       std::to_string(b.max_open_files) + " is above the hard open-file limit " +
+                       std::to_string(host.open_files_hard) +
+                       ", which only root may raise and the backends are started without root; "
+                       "lower it, or raise the limit Pinwheel starts with (LimitNOFILE=)");
+  }
+}
+
+// Ports below 1024 need root: after the drop (a reload), or when never root, say so plainly.
+void check_privileged_ports(const options& o, const host_facts& host) {
+  if (host.uid == 0) return;
+  std::vector<std::pair<asio::ip::tcp::endpoint, std::string>> wanted;
+  for (const asio::ip::tcp::endpoint& listen : listeners(o)) wanted.emplace_back(listen, "balancer.listen");
+  if (o.metrics.enabled) wanted.emplace_back(o.metrics.listen, "metrics.listen");
+  for (const auto& [endpoint, key] : wanted) {
+    if (endpoint.port() == 0 || endpoint.port() >= 1024) continue;
+    // Addresses the run holds already (a reload) bind fine.
+    if (host.try_bind(endpoint, true) != std::errc::permission_denied) continue;
+    std::string why = o.balancer.user.set() && host.uid == o.balancer.user.uid
+                          ? "Pinwheel gave root up after start-up (" + user_note(o, "balancer") +
+                                "), so it can no longer bind ports below 1024; restart Pinwheel "
+                                "to listen there, or pick a port from 1024 up"
+                          : "ports below 1024 need root, and Pinwheel runs as uid " +
+                                std::to_string(host.uid) +
+                                "; start it as root (with [balancer] user to drop root "
+                                "afterwards) or pick a port from 1024 up";
+    throw config_error(o.locate(key) + ": cannot bind " + to_string(endpoint) + ": " + why);
+  }
+}
+
+// --- end of privileges and limits ---
+
 }  // namespace
 
 void validate_plan(const options& o, run_plan& plan, const host_facts& host) {
@@ -142,6 +216,9 @@ void validate_plan(const options& o, run_plan& plan, const host_facts& host) {
   } else {
     check_servers(o, host);
   }
+  check_users(o, host);
+  check_backend_limits(o, host);
+  check_privileged_ports(o, host);
   check_ports_free(o, plan, host);
   check_metrics_port(o, plan, host);
   std::string warning = descriptor_warning(o, plan.backends.size(), host.open_files);

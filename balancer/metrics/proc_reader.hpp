@@ -1,5 +1,5 @@
-// Reading CPU time, memory and descriptors of processes from /proc. Blocking file reads: called
-// on the metrics thread only, never on the event loop.
+// Reading CPU time, memory and descriptors of every backend and the balancer from /proc (the
+// per-process parsing is common/proc_stat): on the metrics thread only, never on the event loop.
 #pragma once
 
 #include <sys/types.h>
@@ -7,17 +7,10 @@
 #include <optional>
 #include <string_view>
 
+#include "common/proc_stat.hpp"
 #include "metrics/snapshot.hpp"
 
 namespace pinwheel {
-
-/// Parses the text of /proc/PID/stat; `boot_time` (unix seconds) and `ticks_per_second` turn
-/// its start time into unix time. Empty if the text is not a stat line.
-std::optional<process_usage> parse_proc_stat(std::string_view text, double boot_time,
-                                             long ticks_per_second, long page_size);
-
-/// Usage of process `pid`; empty if it is gone or unreadable.
-std::optional<process_usage> read_process_usage(pid_t pid);
 
 /// The calling process: usage, open descriptors and the soft descriptor limit.
 std::optional<own_process> read_own_process();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/bucket_histogram.hpp"
+#include "common/proc_stat.hpp"
 #include "proxy/end_reason.hpp"
 #include "proxy/proxy_stats.hpp"
 
@@ -21,15 +22,6 @@ namespace pinwheel {
 /// given_up, then disabled/draining (the operator's word), then the health state.
 inline constexpr std::array<const char*, 6> kBackendStates = {"up",       "down",     "starting",
                                                               "draining", "disabled", "given_up"};
-
-/// CPU and memory of one process, from /proc/PID/stat.
-struct process_usage {
-  /// utime + stime.
-  double cpu_seconds = 0;
-  std::uint64_t resident_bytes = 0;
-  /// Unix time the process started.
-  double start_time = 0;
-};
 
 struct backend_snapshot {
   std::string name;
@@ -52,6 +44,8 @@ struct backend_snapshot {
   std::uint64_t picked = 0;
   std::uint64_t check_failures = 0;
   std::uint64_t restarts = 0;
+  /// Restarts for going over [backends] max_memory (also in `restarts`).
+  std::uint64_t memory_restarts = 0;
   double last_check_seconds = 0;
   /// Unix time its process started; 0 when not running.
   double process_start_time = 0;

@@ -185,6 +185,9 @@ std::vector<MetricFamily> snapshot_collectable::Collect() const {
   out.push_back(per_backend(s, "pinwheel_backend_restarts_total",
                             "Times the backend's process was started again", counter,
                             [](const backend_snapshot& b) { return b.restarts; }));
+  out.push_back(per_backend(s, "pinwheel_backend_memory_restarts_total",
+                            "Restarts of the backend for going over [backends] max_memory (RSS)",
+                            counter, [](const backend_snapshot& b) { return b.memory_restarts; }));
   out.push_back(per_backend(s, "pinwheel_backend_process_start_time_seconds",
                             "Start time of the backend's process since the unix epoch; 0 when "
                             "not running",

@@ -58,7 +58,7 @@ std::string to_status_json(const balancer_snapshot& s) {
         << ",\"active_connections\":" << b.active_connections
         << ",\"total_connections\":" << b.total_connections << ",\"bytes_in\":" << b.bytes_in
         << ",\"bytes_out\":" << b.bytes_out << ",\"connect_failures\":" << b.connect_failures
-        << ",\"restarts\":" << b.restarts
+        << ",\"restarts\":" << b.restarts << ",\"memory_restarts\":" << b.memory_restarts
         << ",\"cpu_seconds\":" << (b.usage ? number(b.usage->cpu_seconds) : "null")
         << ",\"resident_bytes\":" << (b.usage ? std::to_string(b.usage->resident_bytes) : "null")
         << "}";

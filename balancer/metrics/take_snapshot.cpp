@@ -60,6 +60,7 @@ balancer_snapshot take_snapshot(const snapshot_sources& from,
     out.picked = b->picked;
     out.check_failures = b->check_failures;
     out.restarts = b->process.restarts;
+    out.memory_restarts = b->process.memory_restarts;
     out.last_check_seconds = std::chrono::duration<double>(b->last_check_duration).count();
     if (b->process.pid != 0) {
       auto running_for = now_steady - b->process.started;

@@ -44,6 +44,10 @@ struct backend_process {
   std::uint64_t restarts = 0;
   /// Crash-looping: the supervisor stopped restarting it.
   bool given_up = false;
+  /// Memory limit: the RSS last read by the memory watch (0 before the first reading or with
+  /// max_memory off), and restarts for going over max_memory (deliberate, never crashes).
+  std::uint64_t resident_bytes = 0;
+  std::uint64_t memory_restarts = 0;
 };
 
 /// What the running process last said over sd_notify (NOTIFY_SOCKET); reset on each start.

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -32,6 +33,16 @@ struct process_spec {
   int listen_fd = -1;
   /// Variables set to the child's own pid, known only after the fork (WATCHDOG_PID).
   std::vector<std::string> pid_variables;
+
+  /// Limits set before exec: RLIMIT_NOFILE and RLIMIT_AS (soft and hard); 0: inherited.
+  std::uint64_t max_open_files = 0;
+  std::uint64_t max_address_space = 0;
+  /// Switch to this user before exec (after the limits, which may need root to raise):
+  /// supplementary groups, then gid, then uid.
+  bool switch_user = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
 };
 
 /// How a start went.

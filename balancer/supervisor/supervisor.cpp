@@ -142,6 +142,7 @@ pid_t supervisor::start_process(backend& b, std::string& failure, std::error_cod
     spec.environment.push_back("WATCHDOG_USEC=" + std::to_string(usec));
     spec.pid_variables.push_back("WATCHDOG_PID");
   }
+  apply_privileges(spec);
   process_start started = env_.start(spec);
   close_all({out[1], err[1]});
   if (started.pid == 0) {
@@ -161,6 +162,18 @@ pid_t supervisor::start_process(backend& b, std::string& failure, std::error_cod
                 started.pin_error.message(), "; it runs unpinned");
   }
   return started.pid;
+}
+
+void supervisor::apply_privileges(process_spec& spec) const {
+  spec.max_open_files = options_.max_open_files;
+  spec.max_address_space = options_.max_address_space;
+  const run_as& user = options_.user;
+  // Already that user (the balancer dropped to it, or was started as it): nothing to switch.
+  if (!user.set() || (::geteuid() == user.uid && ::getegid() == user.gid)) return;
+  spec.switch_user = true;
+  spec.uid = user.uid;
+  spec.gid = user.gid;
+  spec.groups = user.groups;
 }
 
 void supervisor::forward(int pipe_fd, log_sink& target, const std::string& prefix) {

@@ -77,6 +77,8 @@ class supervisor {
   /// Starts b's process with its output forwarded; 0 and `failure` set if none runs, and
   /// `local_error` too when the failure was the balancer's own (descriptors, memory).
   pid_t start_process(backend& b, std::string& failure, std::error_code& local_error);
+  /// Fills in the limits and the user a backend starts with ([backends] user, max_*).
+  void apply_privileges(process_spec& spec) const;
   /// Copies a child's pipe to `target` until end of file.
   void forward(int pipe_fd, log_sink& target, const std::string& prefix);
   asio::awaitable<void> reap_loop();

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,7 +20,14 @@ namespace pinwheel {
 namespace {
 
 // Where in the child a problem came up. Only `pin` lets the start go on.
-enum class child_stage : int { pin = 1, stdio = 2, exec = 3 };
+enum class child_stage : int {
+  pin = 1,
+  stdio = 2,
+  exec = 3,
+  open_files_limit = 4,
+  address_space_limit = 5,
+  user = 6
+};
 
 // One record on the status pipe; a few fit in PIPE_BUF, so each write is atomic.
 struct child_report {
@@ -42,6 +50,14 @@ struct child_setup {
   int listen_fd;
   int status_fd;
   pid_t parent;
+  // Limits and the user to switch to (process_spec's).
+  rlim_t max_open_files;
+  rlim_t max_address_space;
+  bool switch_user;
+  uid_t uid;
+  gid_t gid;
+  const gid_t* groups;
+  std::size_t group_count;
 };
 
 void report(int status_fd, child_stage stage, int error) {
@@ -69,8 +85,39 @@ void write_decimal(char* out, long value) {
 
 // Runs in the vforked child, on the parent's memory while the parent waits: async-signal-safe
 // calls only, nothing written outside this frame.
+// Limits first (raising one may need root), then groups, gid and uid. Raw system calls: glibc's
+// setuid() and friends would signal the parent's threads (setxid) from this vforked child.
+bool apply_limits_and_user(const child_setup& s) {
+  auto limit = [&s](int resource, rlim_t value, child_stage stage) {
+    if (value == 0) return true;
+    rlimit both{value, value};
+    if (::setrlimit(resource, &both) == 0) return true;
+    report(s.status_fd, stage, errno);
+    return false;
+  };
+  if (!limit(RLIMIT_NOFILE, s.max_open_files, child_stage::open_files_limit) ||
+      !limit(RLIMIT_AS, s.max_address_space, child_stage::address_space_limit)) {
+    return false;
+  }
+  if (!s.switch_user) return true;
+  if (::syscall(SYS_setgroups, s.group_count, s.groups) != 0 ||
+      ::syscall(SYS_setresgid, s.gid, s.gid, s.gid) != 0 ||
+      ::syscall(SYS_setresuid, s.uid, s.uid, s.uid) != 0) {
+    report(s.status_fd, child_stage::user, errno);
+    return false;
+  }
+  // A backend that could become root again would not have dropped anything.
+  if (s.uid != 0 && ::syscall(SYS_setresuid, 0, 0, 0) == 0) {
+    report(s.status_fd, child_stage::user, EPERM);
+    return false;
+  }
+  return true;
+}
+
 [[noreturn]] void exec_child(child_setup s) {
-  // Die with the balancer even if it is SIGKILLed; it may already be gone.
+  if (!apply_limits_and_user(s)) ::_exit(127);
+  // Die with the balancer even if it is SIGKILLed; it may already be gone. After the switch
+  // of user, which clears this setting.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != s.parent) ::_exit(127);
   // Own process group: a terminal's Ctrl-C reaches only the balancer, which then drains
@@ -187,9 +234,25 @@ process_start system_process_env::start(const process_spec& spec) {
     ::close(null_fd);
     return result;
   }
-  const child_setup setup{argv.data(),      envp.data(),    pid_slots.data(), pid_slots.size(),
-                          spec.cpu,         null_fd,        spec.stdout_fd,   spec.stderr_fd,
-                          spec.announce_fd, spec.listen_fd, status[1],        ::getpid()};
+  const child_setup setup{argv.data(),
+                          envp.data(),
+                          pid_slots.data(),
+                          pid_slots.size(),
+                          spec.cpu,
+                          null_fd,
+                          spec.stdout_fd,
+                          spec.stderr_fd,
+                          spec.announce_fd,
+                          spec.listen_fd,
+                          status[1],
+                          ::getpid(),
+                          static_cast<rlim_t>(spec.max_open_files),
+                          static_cast<rlim_t>(spec.max_address_space),
+                          spec.switch_user,
+                          spec.uid,
+                          spec.gid,
+                          spec.groups.data(),
+                          spec.groups.size()};
 
   // Blocked until the child has reset its dispositions: a handler of ours running in the
   // child would run on our memory.
@@ -230,6 +293,19 @@ process_start system_process_env::start(const process_spec& spec) {
         break;
       case child_stage::exec:
         result.failure = "cannot run " + spec.argv[0] + ": " + errno_text(r.error);
+        break;
+      case child_stage::open_files_limit:
+        result.failure = "cannot set max_open_files = " + std::to_string(spec.max_open_files) +
+                         " (RLIMIT_NOFILE): " + errno_text(r.error);
+        break;
+      case child_stage::address_space_limit:
+        result.failure = "cannot set max_address_space = " +
+                         std::to_string(spec.max_address_space) +
+                         " bytes (RLIMIT_AS): " + errno_text(r.error);
+        break;
+      case child_stage::user:
+        result.failure = "cannot switch to uid " + std::to_string(spec.uid) + ", gid " +
+                         std::to_string(spec.gid) + " ([backends] user): " + errno_text(r.error);
         break;
     }
   }

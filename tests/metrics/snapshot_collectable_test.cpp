@@ -78,6 +78,7 @@ TEST(SnapshotCollectable, HasEveryContractFamilyWithItsType) {
       {"pinwheel_backend_health_check_duration_seconds", MetricType::Gauge},
       {"pinwheel_backend_health_check_failures_total", MetricType::Counter},
       {"pinwheel_backend_restarts_total", MetricType::Counter},
+      {"pinwheel_backend_memory_restarts_total", MetricType::Counter},
       {"pinwheel_backend_process_start_time_seconds", MetricType::Gauge},
       {"pinwheel_backend_pinned_cpu", MetricType::Gauge},
       {"pinwheel_backend_cpu_seconds_total", MetricType::Counter},
