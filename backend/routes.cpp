@@ -8,10 +8,10 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <memory>
-#include <vector>
 #include <iostream>
+#include <memory>
 #include <optional>
+#include <vector>
 
 namespace pinwheel::demo {
 

@@ -4,11 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
+#include <cerrno>
+#include <cstring>
 #include <future>
 #include <random>
 
@@ -21,9 +21,9 @@
 #include "config/descriptor_limit.hpp"
 #include "config/host_facts.hpp"
 #include "log/log.hpp"
-#include "supervisor/drop_privileges.hpp"
 #include "metrics/take_snapshot.hpp"
 #include "strategy/strategy_registry.hpp"
+#include "supervisor/drop_privileges.hpp"
 
 namespace pinwheel {
 
@@ -279,8 +279,8 @@ void balancer::give_up_root() {
     const std::string& log_path = options_.access_log.path;
     if (access_log_ && log_path != "stderr" && log_path != "stdout" &&
         ::chown(log_path.c_str(), user.uid, user.gid) != 0) {
-      throw std::runtime_error("cannot hand the access log " + log_path + " to " +
-                               describe(user) + ": " + std::strerror(errno));
+      throw std::runtime_error("cannot hand the access log " + log_path + " to " + describe(user) +
+                               ": " + std::strerror(errno));
     }
   }
   drop_privileges(user);

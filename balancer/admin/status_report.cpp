@@ -89,9 +89,9 @@ std::string status_json(std::span<backend* const> backends, const std::string& s
         << ",\"admin\":" << json_string(to_string(b->admin)) << ",\"pid\":" << b->process.pid
         << ",\"cpu\":" << b->cpu << ",\"active\":" << b->active_connections
         << ",\"total\":" << b->total_connections << ",\"restarts\":" << b->process.restarts
+        << ",\"uptime_s\":" << uptime_seconds(*b, now)
         << ",\"memory_restarts\":" << b->process.memory_restarts
-        << ",\"resident_bytes\":" << b->process.resident_bytes
-        << ",\"uptime_s\":" << uptime_seconds(*b, now) << "}";
+        << ",\"resident_bytes\":" << b->process.resident_bytes << "}";
     first = false;
   }
   out << "]}\n";

@@ -79,8 +79,7 @@ std::optional<std::uint64_t> parse_statm_resident(std::string_view text, long pa
   field = field.substr(0, field.find_first_of(" \n"));
   std::uint64_t pages = 0;
   auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), pages);
-  if (ec != std::errc() || end != field.data() + field.size() || field.empty())
-    return std::nullopt;
+  if (ec != std::errc() || end != field.data() + field.size() || field.empty()) return std::nullopt;
   return pages * static_cast<std::uint64_t>(page_size);
 }
 

@@ -131,6 +131,7 @@ void diff_privileges(const options& running, options& next, std::size_t staying,
   const backends_options& r = running.backends;
   const backends_options& n = next.backends;
   if (!r.spawned() || !n.spawned()) return;
+  if (r.max_memory != n.max_memory) d.changes.push_back("max_memory");
   if (r.user == n.user && r.max_open_files == n.max_open_files &&
       r.max_address_space == n.max_address_space) {
     return;

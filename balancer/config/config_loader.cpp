@@ -329,8 +329,7 @@ void read_byte_size(table_reader& t, std::string_view key, std::uint64_t& out, s
                "MB, GB, TB), e.g. \"512MiB\"");
   }
   if (*parsed < min) {
-    t.fail(*v, key,
-           in_quotes(v->get()) + " is too small; the minimum is " + format_byte_size(min));
+    t.fail(*v, key, in_quotes(v->get()) + " is too small; the minimum is " + format_byte_size(min));
   }
   out = *parsed;
 }
@@ -345,8 +344,7 @@ void read_backend_privileges(table_reader& t, backends_options& b, bool servers)
   read_byte_size(t, "max_address_space", b.max_address_space, 16ULL << 20);
   read_byte_size(t, "max_memory", b.max_memory, 1ULL << 20);
   if (!servers) return;
-  for (const char* key :
-       {"user", "group", "max_open_files", "max_address_space", "max_memory"}) {
+  for (const char* key : {"user", "group", "max_open_files", "max_address_space", "max_memory"}) {
     if (const toml::node* set = t.find(key)) {
       t.fail(*set, key,
              "applies to backends Pinwheel spawns (command), not to servers it does not start");

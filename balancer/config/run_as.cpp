@@ -46,22 +46,24 @@ std::string resolve_run_as(run_as& r, std::string& key) {
   key = "user";
   if (!r.set()) {
     key = "group";
-    if (!r.group.empty()) return "group needs user: give user too (the group alone is not dropped to)";
+    if (!r.group.empty())
+      return "group needs user: give user too (the group alone is not dropped to)";
     return "";
   }
   std::string storage;
   std::optional<passwd> account;
   if (auto id = numeric_id(r.user)) {
     r.uid = *id;
-    account = look_up<passwd>(
-        [&](passwd* e, char* b, std::size_t n, passwd** f) { return ::getpwuid_r(r.uid, e, b, n, f); },
-        storage);
+    account = look_up<passwd>([&](passwd* e, char* b, std::size_t n,
+                                  passwd** f) { return ::getpwuid_r(r.uid, e, b, n, f); },
+                              storage);
   } else {
     account = look_up<passwd>([&](passwd* e, char* b, std::size_t n,
                                   passwd** f) { return ::getpwnam_r(r.user.c_str(), e, b, n, f); },
                               storage);
     if (!account)
-      return "there is no user " + in_quotes(r.user) + " on this host (getent passwd " + r.user + ")";
+      return "there is no user " + in_quotes(r.user) + " on this host (getent passwd " + r.user +
+             ")";
     r.uid = account->pw_uid;
   }
   if (!r.group.empty()) {

@@ -137,10 +137,12 @@ void check_metrics_port(const options& o, const run_plan& plan, const host_facts
 // --- Privileges and limits ---
 
 // "[balancer] user = "nobody" (pinwheel.toml:3:8)", for messages that blame another key.
-std::string user_note(const options& o, const char* table) {
-  const run_as& r = std::string(table) == "balancer" ? o.balancer.user : o.backends.user;
-  return "[" + std::string(table) + "] user = " + in_quotes(r.user) + " (" +
-         o.where(std::string(table) + ".user") + ")";
+std::string user_note(const options& o, const std::string& table) {
+  const run_as& r = table == "balancer" ? o.balancer.user : o.backends.user;
+  std::string note = "[";
+  note += table;
+  note += "] user = " + in_quotes(r.user) + " (" + o.where(table + ".user") + ")";
+  return note;
 }
 
 // Who may switch to whom: the balancer drops root once, after binding; backends are started
@@ -188,7 +190,8 @@ void check_backend_limits(const options& o, const host_facts& host) {
 void check_privileged_ports(const options& o, const host_facts& host) {
   if (host.uid == 0) return;
   std::vector<std::pair<asio::ip::tcp::endpoint, std::string>> wanted;
-  for (const asio::ip::tcp::endpoint& listen : listeners(o)) wanted.emplace_back(listen, "balancer.listen");
+  for (const asio::ip::tcp::endpoint& listen : listeners(o))
+    wanted.emplace_back(listen, "balancer.listen");
   if (o.metrics.enabled) wanted.emplace_back(o.metrics.listen, "metrics.listen");
   for (const auto& [endpoint, key] : wanted) {
     if (endpoint.port() == 0 || endpoint.port() >= 1024) continue;

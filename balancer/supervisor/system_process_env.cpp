@@ -299,9 +299,9 @@ process_start system_process_env::start(const process_spec& spec) {
                          " (RLIMIT_NOFILE): " + errno_text(r.error);
         break;
       case child_stage::address_space_limit:
-        result.failure = "cannot set max_address_space = " +
-                         std::to_string(spec.max_address_space) +
-                         " bytes (RLIMIT_AS): " + errno_text(r.error);
+        result.failure =
+            "cannot set max_address_space = " + std::to_string(spec.max_address_space) +
+            " bytes (RLIMIT_AS): " + errno_text(r.error);
         break;
       case child_stage::user:
         result.failure = "cannot switch to uid " + std::to_string(spec.uid) + ", gid " +

@@ -104,7 +104,7 @@ TEST_F(AdminProtocol, StatusIsATableOrJson) {
   EXPECT_NE(json.find("\"strategy\":\"round-robin\""), std::string::npos) << json;
   EXPECT_NE(json.find("{\"name\":\"0\",\"address\":\"127.0.0.1:9001\",\"state\":\"up\","
                       "\"admin\":\"enabled\",\"pid\":101,\"cpu\":1,\"active\":3,\"total\":40,"
-                      "\"restarts\":2,\"uptime_s\":75}"),
+                      "\"restarts\":2,\"uptime_s\":75,\"memory_restarts\":0,\"resident_bytes\":0}"),
             std::string::npos)
       << json;
 }

@@ -85,8 +85,8 @@ group = "nogroup"
 }
 
 TEST(PrivilegesConfig, NumericIdsAreTaken) {
-  options o = load_config_text("[balancer]\nuser = 65534\ngroup = \"65534\"\n" + kBackends,
-                               "test.toml");
+  options o =
+      load_config_text("[balancer]\nuser = 65534\ngroup = \"65534\"\n" + kBackends, "test.toml");
   EXPECT_EQ(o.balancer.user.uid, kNobody);
   EXPECT_EQ(o.balancer.user.gid, kNogroup);
 }
@@ -177,9 +177,8 @@ TEST(PrivilegesConfig, APrivilegedPortAfterTheDropIsRejectedPlainly) {
 
 TEST(PrivilegesConfig, AReloadKeepsTheBalancerUserAndRestartsBackendsForNewLimits) {
   test::fake_host host;
-  options running_o = load_config_text("[balancer]\nuser = \"nobody\"\n" + kBackends +
-                                           "count = 2\nbase_port = 9001\n",
-                                       "test.toml");
+  options running_o = load_config_text(
+      "[balancer]\nuser = \"nobody\"\n" + kBackends + "count = 2\nbase_port = 9001\n", "test.toml");
   run_plan running_plan = make_plan(running_o, host.facts);
   options next_o = load_config_text("[balancer]\nuser = \"root\"\n" + kBackends +
                                         "count = 2\nbase_port = 9001\nmax_open_files = 512\n"

@@ -107,8 +107,8 @@ TEST(Privileges, BalancerAndBackendsDropToNobodyAfterBindingAPrivilegedPort) {
 
   // Served through the privileged port, by both backends, each running as nobody:nogroup.
   std::set<pid_t> backends;
-  ASSERT_TRUE(wait_until([&] { return backends.insert(ask_whoami(port).pid), backends.size() == 2; },
-                         5s));
+  ASSERT_TRUE(
+      wait_until([&] { return backends.insert(ask_whoami(port).pid), backends.size() == 2; }, 5s));
   for (pid_t pid : backends) {
     EXPECT_EQ(proc_id(pid, "Uid"), kNobody) << "backend " << pid;
     EXPECT_EQ(proc_id(pid, "Gid"), kNobody) << "backend " << pid;
@@ -146,8 +146,8 @@ TEST(Limits, BackendsStartWithTheirOpenFileAndAddressSpaceLimits) {
 TEST(Limits, ABackendOverMaxMemoryIsRestartedAloneWithoutAFailedRequest) {
   // Above the demo backend's own footprint in every build (sanitizers included); /grow then
   // takes it well past.
-  running_balancer pinwheel(
-      demo_config(3, "round-robin", "", "max_memory = \"200MiB\"\n") + kAdmin, 3);
+  running_balancer pinwheel(demo_config(3, "round-robin", "", "max_memory = \"200MiB\"\n") + kAdmin,
+                            3);
   auto before = status_of(pinwheel);
   ASSERT_EQ(before.size(), 3U) << pinwheel.process().output();
   load_loop load(pinwheel.port(), 2);
@@ -164,8 +164,7 @@ TEST(Limits, ABackendOverMaxMemoryIsRestartedAloneWithoutAFailedRequest) {
   ASSERT_TRUE(wait_until(
       [&] {
         after = status_of(pinwheel);
-        return after["0"].pid != before["0"].pid && after["0"].pid != 0 &&
-               after["0"].state == "up";
+        return after["0"].pid != before["0"].pid && after["0"].pid != 0 && after["0"].state == "up";
       },
       15s, 100ms))
       << pinwheel.process().output();
