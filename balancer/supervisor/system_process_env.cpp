@@ -83,8 +83,6 @@ void write_decimal(char* out, long value) {
   *out = '\0';
 }
 
-// Runs in the vforked child, on the parent's memory while the parent waits: async-signal-safe
-// calls only, nothing written outside this frame.
 // Limits first (raising one may need root), then groups, gid and uid. Raw system calls: glibc's
 // setuid() and friends would signal the parent's threads (setxid) from this vforked child.
 bool apply_limits_and_user(const child_setup& s) {
@@ -114,6 +112,8 @@ bool apply_limits_and_user(const child_setup& s) {
   return true;
 }
 
+// Runs in the vforked child, on the parent's memory while the parent waits: async-signal-safe
+// calls only, nothing written outside this frame.
 [[noreturn]] void exec_child(child_setup s) {
   if (!apply_limits_and_user(s)) ::_exit(127);
   // Die with the balancer even if it is SIGKILLed; it may already be gone. After the switch
