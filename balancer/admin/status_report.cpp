@@ -4,6 +4,7 @@
 #include <sstream>
 #include <vector>
 
+#include "common/json_string.hpp"
 #include "config/address.hpp"
 
 namespace pinwheel {
@@ -20,24 +21,6 @@ std::string format_uptime(long long s) {
   if (s < 60) return std::to_string(s) + "s";
   if (s < 3600) return std::to_string(s / 60) + "m" + std::to_string(s % 60) + "s";
   return std::to_string(s / 3600) + "h" + std::to_string(s % 3600 / 60) + "m";
-}
-
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      static const char* hex = "0123456789abcdef";
-      out += "\\u00";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
 }
 
 // The backend's last sd_notify STATUS= for one table cell: control characters become spaces
