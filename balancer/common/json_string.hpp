@@ -7,8 +7,12 @@
 
 namespace pinwheel {
 
-/// `text` quoted, with `"` and `\` escaped and control characters as \u00XX. Other bytes pass
-/// through unchanged (UTF-8 stays UTF-8).
+/// Appends `text` quoted (RFC 8259): `"` and `\` escaped, control characters as \n, \t, ...
+/// or \u00XX. Other bytes pass through unchanged (UTF-8 stays UTF-8). Allocates only when
+/// `out` must grow, so the access log can use it per connection.
+void append_json_string(std::string& out, std::string_view text);
+
+/// The same, as a new string.
 std::string json_string(std::string_view text);
 
 }  // namespace pinwheel

@@ -108,7 +108,7 @@ TEST_F(AdminProtocol, StatusIsATableOrJson) {
   EXPECT_NE(json.find("\"strategy\":\"round-robin\""), std::string::npos) << json;
   EXPECT_NE(json.find("{\"name\":\"0\",\"address\":\"127.0.0.1:9001\",\"state\":\"up\","
                       "\"admin\":\"enabled\",\"pid\":101,\"cpu\":1,\"active\":3,\"total\":40,"
-                      "\"restarts\":2,\"uptime_s\":75,\"status\":\"warming\\u0009caches\"}"),
+                      "\"restarts\":2,\"uptime_s\":75,\"status\":\"warming\\tcaches\"}"),
             std::string::npos)
       << json;
 }
