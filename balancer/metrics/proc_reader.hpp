@@ -1,5 +1,7 @@
-// Reading CPU time, memory and descriptors of processes from /proc. Blocking file reads: called
-// on the metrics thread only, never on the event loop.
+// Reading CPU time, memory and descriptors of processes from /proc. Small reads of files the
+// kernel makes up on the spot (no disk): the metrics thread reads every backend per scrape;
+// the event loop reads one small file per backend per auto-scaling interval, never per
+// connection.
 #pragma once
 
 #include <sys/types.h>
@@ -18,6 +20,10 @@ std::optional<process_usage> parse_proc_stat(std::string_view text, double boot_
 
 /// Usage of process `pid`; empty if it is gone or unreadable.
 std::optional<process_usage> read_process_usage(pid_t pid);
+
+/// CPU seconds (user + system) that process `pid` has used so far, from /proc/PID/stat alone;
+/// empty if it is gone or unreadable. For auto-scaling, on the event loop.
+std::optional<double> read_cpu_seconds(pid_t pid);
 
 /// The calling process: usage, open descriptors and the soft descriptor limit.
 std::optional<own_process> read_own_process();
