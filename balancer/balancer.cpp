@@ -493,10 +493,6 @@ bool balancer::scale_to(int count) {
   std::vector<std::string> skipped = change_spawned(d, next_plan);
   plan_.backends = next_plan.backends;
   for (const std::string& s : skipped) log_warning("auto-scaling: ", s);
-  for (std::size_t i : d.added) {
-    const backend_plan& p = next_plan.backends[i];
-    log("auto-scaling: backend ", p.name, " starts on cpu ", p.cpu, ", ", to_string(p.endpoint));
-  }
   return skipped.empty();
 }
 

@@ -78,7 +78,8 @@ void autoscaler::tick(clock::time_point now) {
   int backends = backends_now_();
   load_sample s = sampler_.sample(pool_.members(), backends, now);
   last_ = s;
-  if (settling(backends)) {
+  // A backend just up is judged from its second reading on, not taken for an idle one.
+  if (s.fresh > 0 || settling(backends)) {
     decider_.reset();
     return;
   }

@@ -4,9 +4,9 @@
 // highest-numbered one). Each decision is logged with the figures it was made on.
 //
 // While a change is in flight — a removed backend still draining, or a backend starting (just
-// added, restarted, rolled) — it measures but does not decide, and the load must hold anew
-// afterwards. Runs only while [backends] min < max; start() again after a reload turns it on.
-// Single-threaded.
+// added, restarted, rolled) or up but not yet read twice — it measures but does not decide,
+// and the load must hold anew afterwards. Runs only while [backends] min < max; start() again after
+// a reload turns it on. Single-threaded.
 #pragma once
 
 #include <asio/awaitable.hpp>

@@ -21,6 +21,8 @@ load_sample load_sampler::sample(std::span<backend* const> members, int backends
       ++s.measured;
       s.cpu += used > 0 ? used / wall : 0;
       s.queued += static_cast<double>(b->awaiting.size());
+    } else {
+      ++s.fresh;
     }
     seen.emplace(b->name, now_reading);
   }

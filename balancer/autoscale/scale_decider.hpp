@@ -30,6 +30,9 @@ struct load_sample {
   double cpu = 0;
   /// Sum of their connections awaiting a reply.
   double queued = 0;
+  /// Backends up but read for the first time (just started or restarted): measured from the
+  /// next sample on.
+  int fresh = 0;
 };
 
 enum class scale_direction { none, up, down };

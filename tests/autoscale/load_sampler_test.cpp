@@ -40,10 +40,12 @@ TEST_F(LoadSampler, UtilisationIsCpuTimePerWallTimeBetweenTwoReadings) {
   load_sample first = sampler.sample(pool.members(), 2, now);
   EXPECT_EQ(first.backends, 2);
   EXPECT_EQ(first.measured, 0);  // one reading is no rate yet
+  EXPECT_EQ(first.fresh, 2);
   now += 2s;
   cpu_seconds = {{100, 11.8}, {101, 3.2}};
   load_sample s = sampler.sample(pool.members(), 2, now);
   EXPECT_EQ(s.measured, 2);
+  EXPECT_EQ(s.fresh, 0);
   EXPECT_NEAR(s.cpu, 0.9 + 0.1, 1e-9);
 }
 
@@ -59,6 +61,7 @@ TEST_F(LoadSampler, ARestartedProcessIsMeasuredAfreshAndDownOrDrainingOnesDoNotC
   c.health = health_state(1, 1, false);
   load_sample s = sampler.sample(pool.members(), 3, now);
   EXPECT_EQ(s.measured, 0);
+  EXPECT_EQ(s.fresh, 1);  // the restarted one; draining and down ones are not read at all
   now += 1s;
   cpu_seconds[200] = 0.5;
   s = sampler.sample(pool.members(), 3, now);
