@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -16,6 +17,8 @@
 
 namespace pinwheel::test {
 namespace {
+
+const std::string kAdmin = "[admin]\nsocket = \"admin.sock\"\ntimeout = \"400ms\"\n";
 
 // One demo backend to start, at most two; short intervals so the test takes seconds.
 std::string autoscale_config() {
@@ -29,8 +32,8 @@ std::string autoscale_config() {
          "scale_down_cpu = 0.1\n"
          "scale_up_after = \"300ms\"\n"
          "scale_down_after = \"500ms\"\n"
-         "cooldown = \"500ms\"\n"
-         "[admin]\nsocket = \"admin.sock\"\ntimeout = \"400ms\"\n";
+         "cooldown = \"500ms\"\n" +
+         kAdmin;
 }
 
 // `pinwheel ctl --config FILE ARGS...`: its output.
@@ -130,6 +133,10 @@ TEST(Autoscale, CpuBoundLoadScalesUpThenBackDownWithNoFailedRequest) {
   EXPECT_GT(running["1"].total, 0) << "the added backend served nothing";
   EXPECT_NE(ctl(pinwheel, {"status"}).find("auto-scaling: 2 backend(s), min 1, max 2"),
             std::string::npos);
+  std::string metrics = http_get(pinwheel.metrics_port(), "/metrics").body;
+  EXPECT_NE(metrics.find("\npinwheel_backends_desired 2\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\npinwheel_autoscale_backends{bound=\"max\"} 2\n"), std::string::npos)
+      << metrics;
   load.stop();
 
   ASSERT_TRUE(log.wait_for_line(R"(auto-scaling down: 2 -> 1 backends \(mean cpu)", 10s))
@@ -146,6 +153,36 @@ TEST(Autoscale, CpuBoundLoadScalesUpThenBackDownWithNoFailedRequest) {
   std::printf("%d requests, %zu failed\n", load.ok(), failures.size());
   EXPECT_GT(load.ok(), 0);
   EXPECT_TRUE(failures.empty()) << failures.front();
+}
+
+// A reload keeps the running count, brought within the new bounds; one that drops min and max
+// turns auto-scaling off and count applies again.
+TEST(Autoscale, AReloadMovesTheCountIntoTheNewRangeOrTurnsScalingOff) {
+  // No load and a long hold: nothing but the reloads changes the count.
+  const std::string slow = "[autoscale]\ninterval = \"100ms\"\nscale_down_after = \"1h\"\n";
+  running_balancer pinwheel(demo_config(1, "round-robin", "", "min = 1\nmax = 3\n") + slow + kAdmin,
+                            1);
+  auto& log = pinwheel.process();
+  // The file's count (3) is only a starting count: the running one (1) is kept, raised to
+  // the new min.
+  std::ofstream(pinwheel.config_path(), std::ios::trunc)
+      << demo_config(3, "round-robin", "", "min = 2\nmax = 3\n") + slow + kAdmin;
+  std::string reply = ctl(pinwheel, {"reload"});
+  EXPECT_NE(reply.find("auto-scaling 2 to 3; 1 backend(s) added"), std::string::npos) << reply;
+  ASSERT_TRUE(pinwheel.wait_backends_up(2)) << log.output();
+  EXPECT_NE(ctl(pinwheel, {"status"}).find("auto-scaling: 2 backend(s), min 2, max 3"),
+            std::string::npos);
+
+  // count = 1 with no min and max: auto-scaling off, the count is the file's again.
+  std::ofstream(pinwheel.config_path(), std::ios::trunc) << demo_config(1, "round-robin") + kAdmin;
+  reply = ctl(pinwheel, {"reload"});
+  EXPECT_NE(reply.find("auto-scaling off; 1 backend(s) removed"), std::string::npos) << reply;
+  ASSERT_TRUE(log.wait_for_line("backend 1 removed", 10s)) << log.output();
+  ASSERT_TRUE(log.wait_for_line(R"(auto-scaling off \(\[backends\] min and max)", 5s))
+      << log.output();
+  std::string status = ctl(pinwheel, {"status"});
+  EXPECT_EQ(status.find("auto-scaling"), std::string::npos) << status;
+  EXPECT_EQ(backends(pinwheel).size(), 1u);
 }
 
 }  // namespace
