@@ -163,7 +163,10 @@ std::string describe(const options& o, const run_plan& plan) {
       << format_duration(bal.idle_timeout) << ", drain_timeout "
       << format_duration(bal.drain_timeout) << ", retries " << bal.retries << "\n"
       << "open files      limit " << plan.open_files << ", up to "
-      << descriptors_needed(bal.max_connections, plan.backends.size()) << " needed (2 per "
+      << descriptors_needed(bal.max_connections,
+                            std::max<std::size_t>(plan.backends.size(),
+                                                  o.backends.autoscaled() ? o.backends.max : 0))
+      << " needed (2 per "
       << "connection + " << kReservedDescriptors << " + " << kDescriptorsPerBackend
       << " per backend)\n";
   out << "metrics         "
