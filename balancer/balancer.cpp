@@ -410,6 +410,15 @@ void balancer::install_strategy(const std::string& name) {
 
 admin_result balancer::reload() {
   if (stopping_) return {false, "the balancer is stopping"};
+  // systemd holds `systemctl reload` until READY=1 follows RELOADING=1, whatever the outcome:
+  // a rejected reload leaves the old setup running, which is ready as before.
+  service_.reloading("reloading " + options_.config_path);
+  admin_result result = reload_config();
+  service_.send("READY=1\nSTATUS=" + result.message);
+  return result;
+}
+
+admin_result balancer::reload_config() {
   options next;
   run_plan next_plan;
   try {

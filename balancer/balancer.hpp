@@ -74,6 +74,9 @@ class balancer : public admin_actions {
 
  private:
   /// Applies a validated new setup; says what changed (for the log and ctl).
+  /// Reads, validates and plans the config file again, then applies it; the old setup stays
+  /// when anything fails.
+  admin_result reload_config();
   admin_result apply(options next, run_plan next_plan);
   /// Adds, removes (drains first) and rolls spawned backends as `d` says; returns what could not
   /// be done now. Shared by reload and auto-scaling.

@@ -12,29 +12,12 @@ if [[ $# -ne 2 || "$1" == "-h" || "$1" == "--help" ]]; then
   exit 2
 fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/pinwheel-compare-smoke.XXXXXX")"
-child=""
-cleanup() {
-  # bench/compare stops its own processes when signalled; wait for it to do so.
-  if [[ -n "$child" ]] && kill -0 "$child" 2>/dev/null; then
-    kill -TERM "$child" 2>/dev/null || true
-    wait "$child" 2>/dev/null || true
-  fi
-  if [[ "${COMPARE_SMOKE_KEEP:-0}" == 1 ]]; then
-    echo "smoke: results kept in $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck source=bench/smoke_common.sh
+source "$here/smoke_common.sh"
+smoke_begin compare-smoke COMPARE_SMOKE_KEEP
 
 status=0
-"$here/compare" --smoke --pinwheel "$1" --loadgen "$2" --out "$tmp" --max-wall 200 &
-child=$!
-wait "$child" || status=$?
-child=""
+run "$here/compare" --smoke --pinwheel "$1" --loadgen "$2" --out "$tmp" --max-wall 200 || status=$?
 if [[ "$status" -ne 0 ]]; then
   echo "smoke: bench/compare exited with $status"
 fi

@@ -16,33 +16,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 pinwheel="$(realpath "$1")"
 backend="$(realpath "$2")"
 
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/pinwheel-bench-smoke.XXXXXX")"
-child=""
-cleanup() {
-  # The orchestrator stops its own processes when signalled; wait for it to do so.
-  if [[ -n "$child" ]] && kill -0 "$child" 2>/dev/null; then
-    kill -TERM "$child" 2>/dev/null || true
-    wait "$child" 2>/dev/null || true
-  fi
-  if [[ "${BENCH_SMOKE_KEEP:-0}" == 1 ]]; then
-    echo "smoke: results kept in $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Runs one command in the background so the traps above can reach it.
-run() {
-  "$@" &
-  child=$!
-  local rc=0
-  wait "$child" || rc=$?
-  child=""
-  return "$rc"
-}
+# shellcheck source=bench/smoke_common.sh
+source "$here/smoke_common.sh"
+smoke_begin bench-smoke BENCH_SMOKE_KEEP
 
 status=0
 echo "smoke: comparison (all four targets)"

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <vector>
 
+#include "common/json_string.hpp"
 #include "config/address.hpp"
 
 namespace pinwheel {
@@ -23,22 +24,16 @@ std::string format_uptime(long long s) {
   return std::to_string(s / 3600) + "h" + std::to_string(s % 3600 / 60) + "m";
 }
 
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      static const char* hex = "0123456789abcdef";
-      out += "\\u00";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
+// The backend's last sd_notify STATUS= for one table cell: control characters become spaces
+// (a backend may send anything), and a long line is cut so the table stays readable.
+std::string status_cell(const std::string& status) {
+  constexpr std::size_t kMaxCell = 60;
+  if (status.empty()) return "-";
+  std::string cell = status.substr(0, kMaxCell);
+  for (char& c : cell) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
   }
-  return out + "\"";
+  return status.size() > kMaxCell ? cell + "..." : cell;
 }
 
 std::string fixed(double value) {
@@ -59,15 +54,15 @@ std::string status_table(std::span<backend* const> backends,
                          std::chrono::steady_clock::time_point now,
                          const std::optional<scaling_status>& scaling) {
   std::vector<std::vector<std::string>> rows{{"BACKEND", "ADDRESS", "STATE", "ADMIN", "PID", "CPU",
-                                              "ACTIVE", "TOTAL", "RESTARTS", "UPTIME"}};
+                                              "ACTIVE", "TOTAL", "RESTARTS", "UPTIME", "STATUS"}};
   for (const backend* b : backends) {
     bool spawned = b->spawned();
-    rows.push_back({b->name, to_string(b->endpoint), backend_state(*b), to_string(b->admin),
-                    spawned && b->process.pid != 0 ? std::to_string(b->process.pid) : "-",
-                    b->cpu >= 0 ? std::to_string(b->cpu) : "-",
-                    std::to_string(b->active_connections), std::to_string(b->total_connections),
-                    spawned ? std::to_string(b->process.restarts) : "-",
-                    spawned ? format_uptime(uptime_seconds(*b, now)) : "-"});
+    rows.push_back(
+        {b->name, to_string(b->endpoint), backend_state(*b), to_string(b->admin),
+         spawned && b->process.pid != 0 ? std::to_string(b->process.pid) : "-",
+         b->cpu >= 0 ? std::to_string(b->cpu) : "-", std::to_string(b->active_connections),
+         std::to_string(b->total_connections), spawned ? std::to_string(b->process.restarts) : "-",
+         spawned ? format_uptime(uptime_seconds(*b, now)) : "-", status_cell(b->notify.status)});
   }
   std::vector<std::size_t> width(rows.front().size(), 0);
   for (const auto& row : rows) {
@@ -107,7 +102,8 @@ std::string status_json(std::span<backend* const> backends, const std::string& s
         << ",\"admin\":" << json_string(to_string(b->admin)) << ",\"pid\":" << b->process.pid
         << ",\"cpu\":" << b->cpu << ",\"active\":" << b->active_connections
         << ",\"total\":" << b->total_connections << ",\"restarts\":" << b->process.restarts
-        << ",\"uptime_s\":" << uptime_seconds(*b, now) << "}";
+        << ",\"uptime_s\":" << uptime_seconds(*b, now)
+        << ",\"status\":" << json_string(b->notify.status) << "}";
     first = false;
   }
   out << "]";

@@ -4,27 +4,11 @@
 #include <cstdio>
 #include <sstream>
 
+#include "common/json_string.hpp"
+
 namespace pinwheel {
 
 namespace {
-
-// A JSON string; names and addresses come from the config, so escape everything odd.
-std::string quoted(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-      out += escaped;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
 
 std::string number(double value) {
   if (!std::isfinite(value)) return "null";
@@ -38,8 +22,8 @@ std::string number(double value) {
 
 std::string to_status_json(const balancer_snapshot& s) {
   std::ostringstream out;
-  out << "{\"time\":" << number(s.time) << ",\"version\":" << quoted(s.version)
-      << ",\"strategy\":" << quoted(s.strategy) << ",\"accepted\":" << s.accepted
+  out << "{\"time\":" << number(s.time) << ",\"version\":" << json_string(s.version)
+      << ",\"strategy\":" << json_string(s.strategy) << ",\"accepted\":" << s.accepted
       << ",\"active_connections\":" << s.active_connections
       << ",\"max_connections\":" << s.max_connections;
   if (s.self) {
@@ -52,9 +36,9 @@ std::string to_status_json(const balancer_snapshot& s) {
   out << ",\"backends\":[";
   for (std::size_t i = 0; i < s.backends.size(); ++i) {
     const backend_snapshot& b = s.backends[i];
-    out << (i ? "," : "") << "{\"name\":" << quoted(b.name) << ",\"address\":" << quoted(b.address)
-        << ",\"state\":" << quoted(b.state) << ",\"admin\":" << quoted(b.admin)
-        << ",\"pid\":" << b.pid << ",\"cpu\":" << b.cpu
+    out << (i ? "," : "") << "{\"name\":" << json_string(b.name)
+        << ",\"address\":" << json_string(b.address) << ",\"state\":" << json_string(b.state)
+        << ",\"admin\":" << json_string(b.admin) << ",\"pid\":" << b.pid << ",\"cpu\":" << b.cpu
         << ",\"active_connections\":" << b.active_connections
         << ",\"total_connections\":" << b.total_connections << ",\"bytes_in\":" << b.bytes_in
         << ",\"bytes_out\":" << b.bytes_out << ",\"connect_failures\":" << b.connect_failures

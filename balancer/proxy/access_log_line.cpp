@@ -9,6 +9,8 @@
 #include <ctime>
 #include <string_view>
 
+#include "common/json_string.hpp"
+
 namespace pinwheel {
 
 namespace {
@@ -117,105 +119,80 @@ void append_text_value(std::string& out, std::string_view value) {
   out += '"';
 }
 
-// A JSON string (RFC 8259): quotes, backslashes and control characters escaped.
-void append_json_string(std::string& out, std::string_view value) {
-  out += '"';
-  for (char c : value) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (u < 0x20)
-          append_hex_escape(out, "\\u", u, 4);
-        else
-          out += c;
-    }
+// The two line formats differ only in syntax; access_log_fields writes the fields once.
+// logfmt: `key=value` separated by spaces, "-" for nothing, words bare unless they need quotes.
+struct text_syntax {
+  static void begin(std::string&) {}
+  static void key(std::string& out, std::string_view name, bool first) {
+    if (!first) out += ' ';
+    out += name;
+    out += '=';
   }
-  out += '"';
-}
+  static void open_quote(std::string&) {}
+  static void close_quote(std::string&) {}
+  static void nothing(std::string& out) { out += '-'; }
+  static void text(std::string& out, std::string_view value) { append_text_value(out, value); }
+  static void end(std::string&) {}
+};
 
-void append_text(std::string& out, const connection_record& r,
-                 std::chrono::system_clock::time_point ended) {
-  out += "time=";
-  append_time(out, ended);
-  out += " client=";
-  append_endpoint(out, r.client);
-  out += " backend=";
-  if (r.upstream != nullptr) {
-    append_text_value(out, r.upstream->name);
-    out += " backend_address=";
-    append_endpoint(out, r.upstream->endpoint);
-  } else {
-    out += "- backend_address=-";
-  }
-  out += " connect_time=";
-  if (r.connect_time)
-    append_seconds(out, *r.connect_time);
-  else
-    out += '-';
-  out += " duration=";
-  append_seconds(out, r.duration);
-  out += " bytes_in=";
-  append_number(out, r.bytes_from_client);
-  out += " bytes_out=";
-  append_number(out, r.bytes_from_backend);
-  out += " retries=";
-  append_number(out, r.retries);
-  out += " end=";
-  out += to_label(r.reason);
-}
-
-void append_json(std::string& out, const connection_record& r,
-                 std::chrono::system_clock::time_point ended) {
-  out += "{\"time\":\"";
-  append_time(out, ended);
-  out += "\",\"client\":\"";
-  append_endpoint(out, r.client);
-  out += "\",\"backend\":";
-  if (r.upstream != nullptr) {
-    append_json_string(out, r.upstream->name);
-    out += ",\"backend_address\":\"";
-    append_endpoint(out, r.upstream->endpoint);
+// One JSON object per line: null for nothing.
+struct json_syntax {
+  static void begin(std::string& out) { out += '{'; }
+  static void key(std::string& out, std::string_view name, bool first) {
+    if (!first) out += ',';
     out += '"';
-  } else {
-    out += "null,\"backend_address\":null";
+    out += name;
+    out += "\":";
   }
-  out += ",\"connect_time\":";
+  static void open_quote(std::string& out) { out += '"'; }
+  static void close_quote(std::string& out) { out += '"'; }
+  static void nothing(std::string& out) { out += "null"; }
+  static void text(std::string& out, std::string_view value) { append_json_string(out, value); }
+  static void end(std::string& out) { out += '}'; }
+};
+
+template <typename Syntax>
+void append_fields(std::string& out, const connection_record& r,
+                   std::chrono::system_clock::time_point ended) {
+  Syntax::begin(out);
+  Syntax::key(out, "time", true);
+  Syntax::open_quote(out);
+  append_time(out, ended);
+  Syntax::close_quote(out);
+  Syntax::key(out, "client", false);
+  Syntax::open_quote(out);
+  append_endpoint(out, r.client);
+  Syntax::close_quote(out);
+  Syntax::key(out, "backend", false);
+  if (r.upstream != nullptr) {
+    Syntax::text(out, r.upstream->name);
+    Syntax::key(out, "backend_address", false);
+    Syntax::open_quote(out);
+    append_endpoint(out, r.upstream->endpoint);
+    Syntax::close_quote(out);
+  } else {
+    Syntax::nothing(out);
+    Syntax::key(out, "backend_address", false);
+    Syntax::nothing(out);
+  }
+  Syntax::key(out, "connect_time", false);
   if (r.connect_time)
     append_seconds(out, *r.connect_time);
   else
-    out += "null";
-  out += ",\"duration\":";
+    Syntax::nothing(out);
+  Syntax::key(out, "duration", false);
   append_seconds(out, r.duration);
-  out += ",\"bytes_in\":";
+  Syntax::key(out, "bytes_in", false);
   append_number(out, r.bytes_from_client);
-  out += ",\"bytes_out\":";
+  Syntax::key(out, "bytes_out", false);
   append_number(out, r.bytes_from_backend);
-  out += ",\"retries\":";
+  Syntax::key(out, "retries", false);
   append_number(out, r.retries);
-  out += ",\"end\":\"";
+  Syntax::key(out, "end", false);
+  Syntax::open_quote(out);
   out += to_label(r.reason);
-  out += "\"}";
+  Syntax::close_quote(out);
+  Syntax::end(out);
 }
 
 }  // namespace
@@ -223,9 +200,9 @@ void append_json(std::string& out, const connection_record& r,
 void append_access_log_line(std::string& out, const connection_record& record,
                             std::chrono::system_clock::time_point ended, access_log_format format) {
   if (format == access_log_format::json)
-    append_json(out, record, ended);
+    append_fields<json_syntax>(out, record, ended);
   else
-    append_text(out, record, ended);
+    append_fields<text_syntax>(out, record, ended);
 }
 
 }  // namespace pinwheel

@@ -3,28 +3,19 @@
 // counts the connection about to be placed, so weights matter between idle backends too and a
 // ramping backend (slow start) gets its share from the first connection on.
 //
-// Ties are broken in rotation (the scan starts after the last pick), so equal load still
-// spreads evenly instead of piling onto the first member.
+// Ties are broken in rotation (rotating_scan), so equal load still spreads evenly.
 #pragma once
 
-#include "strategy/strategy.hpp"
-#include "strategy/weight_ramp.hpp"
+#include "strategy/rotating_scan.hpp"
 
 namespace pinwheel {
 
-class least_connections : public strategy {
+class least_connections : public rotating_scan {
  public:
   explicit least_connections(const backend_pool& pool, weight_ramp ramp = {})
-      : pool_(pool), ramp_(std::move(ramp)) {}
+      : rotating_scan(pool, std::move(ramp)) {}
 
   backend* pick(const asio::ip::address& client, std::span<backend* const> avoid) override;
-  void members_changed(std::span<backend* const> members) override;
-  void usable_changed(backend& b) override { ramp_.usable_changed(b); }
-
- private:
-  const backend_pool& pool_;
-  weight_ramp ramp_;
-  std::size_t next_ = 0;  // where the next scan starts
 };
 
 /// Whether `a` (with effective weight `weight_a`) is strictly less loaded than `b`:

@@ -19,24 +19,16 @@
 // the server rightly stays silent (long polling, SUBSCRIBE, BLPOP): such a backend looks stuck.
 #pragma once
 
-#include "strategy/strategy.hpp"
-#include "strategy/weight_ramp.hpp"
+#include "strategy/rotating_scan.hpp"
 
 namespace pinwheel {
 
-class least_pending : public strategy {
+class least_pending : public rotating_scan {
  public:
   explicit least_pending(const backend_pool& pool, weight_ramp ramp = {})
-      : pool_(pool), ramp_(std::move(ramp)) {}
+      : rotating_scan(pool, std::move(ramp)) {}
 
   backend* pick(const asio::ip::address& client, std::span<backend* const> avoid) override;
-  void members_changed(std::span<backend* const> members) override;
-  void usable_changed(backend& b) override { ramp_.usable_changed(b); }
-
- private:
-  const backend_pool& pool_;
-  weight_ramp ramp_;
-  std::size_t next_ = 0;  // where the next scan starts
 };
 
 }  // namespace pinwheel

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -49,6 +50,15 @@ void service_notifier::send(const std::string& message) {
     log_warning("cannot notify the service manager at ", path_, " (", message.substr(0, 20),
                 "...): ", std::strerror(errno), "; further failures are not logged");
   }
+}
+
+void service_notifier::reloading(const std::string& status) {
+  if (fd_ < 0) return;
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  const long long microseconds =
+      static_cast<long long>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1'000;
+  send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(microseconds) + "\nSTATUS=" + status);
 }
 
 }  // namespace pinwheel

@@ -97,16 +97,20 @@ TEST_F(AdminProtocol, StatusIsATableOrJson) {
   a->active_connections = 3;
   a->total_connections = 40;
   a->process.restarts = 2;
+  a->notify.status = "warming\tcaches";
   std::string table = protocol.handle("status");
   EXPECT_EQ(table.rfind("BACKEND", 0), 0u) << table;
   EXPECT_NE(table.find("ADMIN"), std::string::npos);
   EXPECT_NE(table.find("1m15s"), std::string::npos) << table;
   EXPECT_NE(table.find("web"), std::string::npos);
+  // The backend's own sd_notify STATUS=, tab and all made printable.
+  EXPECT_NE(table.find("STATUS"), std::string::npos) << table;
+  EXPECT_NE(table.find("warming caches\n"), std::string::npos) << table;
   std::string json = protocol.handle("status --json");
   EXPECT_NE(json.find("\"strategy\":\"round-robin\""), std::string::npos) << json;
   EXPECT_NE(json.find("{\"name\":\"0\",\"address\":\"127.0.0.1:9001\",\"state\":\"up\","
                       "\"admin\":\"enabled\",\"pid\":101,\"cpu\":1,\"active\":3,\"total\":40,"
-                      "\"restarts\":2,\"uptime_s\":75}"),
+                      "\"restarts\":2,\"uptime_s\":75,\"status\":\"warming\\tcaches\"}"),
             std::string::npos)
       << json;
 }

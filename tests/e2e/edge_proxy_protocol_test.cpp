@@ -150,6 +150,9 @@ struct bad_peer {
   const char* log;
 };
 
+// Names the case in test listings instead of gtest's dump of the struct's bytes.
+void PrintTo(const bad_peer& p, std::ostream* out) { *out << p.name; }
+
 class AcceptProxyRejects : public testing::TestWithParam<bad_peer> {};
 
 TEST_P(AcceptProxyRejects, WithAResetAndACountedReason) {

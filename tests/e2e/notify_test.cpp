@@ -130,7 +130,7 @@ TEST(Notify, MalformedDatagramsAreDroppedCountedAndLoggedOnce) {
 }
 
 // The test plays systemd: a datagram socket named by NOTIFY_SOCKET in Pinwheel's environment.
-TEST(Notify, PinwheelTellsItsServiceManagerReadyAndStopping) {
+TEST(Notify, PinwheelTellsItsServiceManagerReadyReloadingAndStopping) {
   std::string path = write_temp_file("placeholder", "") + ".sock";
   int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_un a{};
@@ -155,6 +155,12 @@ TEST(Notify, PinwheelTellsItsServiceManagerReadyAndStopping) {
     EXPECT_NE(received.find("STATUS=1 of 1 backend(s) up"), std::string::npos) << received;
     // The backends get the balancer's socket, not systemd's.
     EXPECT_EQ(received.find("WATCHDOG"), std::string::npos) << received;
+    // A reload is bracketed, so `systemctl reload` returns once it is done.
+    balancer.process().send_signal(SIGHUP);
+    ASSERT_TRUE(receive_until("STATUS=reloaded: nothing changed")) << received;
+    const std::size_t reloading = received.find("RELOADING=1\nMONOTONIC_USEC=");
+    ASSERT_NE(reloading, std::string::npos) << received;
+    EXPECT_NE(received.find("READY=1", reloading), std::string::npos) << received;
     balancer.process().send_signal(SIGTERM);
     ASSERT_TRUE(receive_until("STOPPING=1")) << received;
     EXPECT_TRUE(balancer.process().wait_exit(10s));
