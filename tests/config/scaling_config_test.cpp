@@ -136,6 +136,19 @@ TEST(ScalingConfig, ReloadNamesAutoscalingChanges) {
   EXPECT_EQ(d.changes, (std::vector<std::string>{"auto-scaling off"}));
 }
 
+TEST(ScalingConfig, AnAddedBackendTakesAFreeCoreAndTheOthersKeepTheirs) {
+  test::fake_host host;  // cores 0-3: the balancer on 0, backends on 1, 2, 3
+  options o = load_config_text("[backends]\nmin = 1\nmax = 4\n" + kCommand, "test.toml");
+  run_plan one = make_plan(o, host.facts);
+  o.backends.count = 3;
+  run_plan three = make_plan(o, host.facts);
+  ASSERT_EQ(three.backends.size(), 3u);
+  EXPECT_EQ(three.backends[0].cpu, one.backends[0].cpu);
+  EXPECT_EQ(three.backends[1].cpu, 2);
+  EXPECT_EQ(three.backends[2].cpu, 3);
+  EXPECT_EQ(three.balancer_cpu, 0);
+}
+
 TEST(ScalingConfig, CheckDescribesIt) {
   test::fake_host host;
   options o = load_config_text("[backends]\nmin = 1\nmax = 6\n" + kCommand, "test.toml");
