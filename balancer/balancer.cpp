@@ -15,12 +15,13 @@
 #include "common/proc_stat.hpp"
 #include "common/spawn_background.hpp"
 #include "config/address.hpp"
-#include "config/config_diff.hpp"
 #include "config/config_error.hpp"
 #include "config/cpu_plan.hpp"
 #include "config/descriptor_limit.hpp"
 #include "config/host_facts.hpp"
+#include "config/validate_plan.hpp"
 #include "log/log.hpp"
+#include "metrics/proc_reader.hpp"
 #include "metrics/take_snapshot.hpp"
 #include "strategy/strategy_registry.hpp"
 #include "supervisor/drop_privileges.hpp"
@@ -183,6 +184,10 @@ int balancer::run() {
     memory_watch_.emplace(io_, pool_, options_.backends, read_resident_bytes,
                           [this](backend& b) { rolling_->restart(b); });
     memory_watch_->start();
+    autoscaler_.emplace(
+        io_, options_, pool_, [this] { return static_cast<int>(plan_.backends.size()); },
+        [this](int count) { return scale_to(count); }, read_cpu_seconds);
+    autoscaler_->start();
   }
   if (admin_server_) {
     admin_server_->start();
@@ -227,8 +232,14 @@ std::optional<balancer_snapshot> balancer::snapshot_from_loop() {
   asio::post(io_, [this, promise] {
     snapshot_sources from{pool_, server_, context_.stats, PINWHEEL_VERSION,
                           options_.balancer.strategy};
-    promise->set_value(
-        take_snapshot(from, std::chrono::system_clock::now(), std::chrono::steady_clock::now()));
+    balancer_snapshot s =
+        take_snapshot(from, std::chrono::system_clock::now(), std::chrono::steady_clock::now());
+    if (options_.backends.spawned()) s.backends_desired = plan_.backends.size();
+    if (options_.backends.autoscaled()) {
+      s.autoscale_min = static_cast<std::uint64_t>(options_.backends.min);
+      s.autoscale_max = static_cast<std::uint64_t>(options_.backends.max);
+    }
+    promise->set_value(std::move(s));
   });
   // The handler keeps the promise alive: if it runs after we gave up, its copy is dropped.
   if (copy.wait_for(std::chrono::seconds(1)) != std::future_status::ready) return std::nullopt;
@@ -291,7 +302,11 @@ void balancer::limit_connections_to_descriptors() {
   // Each proxied connection holds two descriptors; the rest (listener, health probes, pipes to
   // the backends, the event loop's own) must always fit, or EMFILE would hit connects and
   // probes instead of simply pausing accept. The plan has warned already when they do not.
-  std::uint64_t fit = connections_that_fit(plan_.open_files, pool_.members().size());
+  // Auto-scaling may add backends up to max, each with its pipes and probes.
+  std::size_t backends = pool_.members().size();
+  if (options_.backends.autoscaled())
+    backends = std::max<std::size_t>(backends, options_.backends.max);
+  std::uint64_t fit = connections_that_fit(plan_.open_files, backends);
   if (fit >= options_.balancer.max_connections) return;
   server_.limit_connections(std::max<std::uint64_t>(fit, 1));
 }
@@ -371,6 +386,7 @@ asio::awaitable<void> balancer::handle_signals() {
 
 asio::awaitable<void> balancer::shutdown() {
   if (admin_server_) admin_server_->close();
+  if (autoscaler_) autoscaler_->stop();
   if (rolling_) rolling_->stop();
   if (memory_watch_) memory_watch_->stop();
   co_await server_.drain();
@@ -443,15 +459,14 @@ admin_result balancer::reload_config() {
   run_plan next_plan;
   try {
     next = load_config(options_.config_path, flags_);
-    std::vector<asio::ip::tcp::endpoint> held = server_.local_endpoints();
-    held.push_back(options_.balancer.listen);
-    held.insert(held.end(), options_.balancer.more_listen.begin(),
-                options_.balancer.more_listen.end());
-    // With fixed ports, our own backends hold theirs; picked ports (0) must avoid them.
-    if (next.backends.base_port != 0) {
-      for (const backend* b : pool_.members()) held.push_back(b->endpoint);
+    if (next.backends.autoscaled() && options_.backends.spawned()) {
+      // The file's count is checked as at start-up, but the load decides how many run: the
+      // running count is kept, brought within the new min and max.
+      validate_scaling(next);
+      next.backends.count =
+          std::clamp(static_cast<int>(plan_.backends.size()), next.backends.min, next.backends.max);
     }
-    next_plan = make_plan(next, reload_host_facts(host_cpus_, std::move(held)));
+    next_plan = make_plan(next, reload_host_facts(host_cpus_, held_endpoints(next)));
   } catch (const config_error& e) {
     log("reload rejected, nothing changed: ", e.what());
     return {false, std::string("reload rejected, nothing changed: ") + e.what()};
@@ -460,6 +475,84 @@ admin_result balancer::reload_config() {
     return {false, std::string("reload failed, nothing changed: ") + e.what()};
   }
   return apply(std::move(next), std::move(next_plan));
+}
+
+std::vector<std::string> balancer::change_spawned(const config_diff& d, const run_plan& next_plan) {
+  std::vector<backend*> members(pool_.members().begin(), pool_.members().end());
+  std::vector<std::string> skipped;
+  for (std::size_t i = 0; i < std::min(members.size(), next_plan.backends.size()); ++i)
+    members[i]->weight = next_plan.backends[i].weight;
+  for (std::size_t i : d.restarted) {
+    backend& b = *members[i];
+    const backend_plan& p = next_plan.backends[i];
+    // Read at the next start: the roll-out starts it with these.
+    b.argv = p.argv;
+    b.cpu = p.cpu;
+    b.endpoint = p.endpoint;
+    rolling_->restart(b);
+  }
+  for (std::size_t i : d.removed) rolling_->remove(*members[i]);
+  for (std::size_t i : d.added) {
+    const backend_plan& p = next_plan.backends[i];
+    const std::string& name = p.name;
+    if (pool_.find(name) != nullptr) {
+      skipped.push_back("backend " + name + " is still being removed; reload again once it is");
+      continue;
+    }
+    backend& b = pool_.add(backend_for(p, name, options_));
+    health_.add(b);
+    supervisor_->add(b);
+  }
+  return skipped;
+}
+
+std::vector<asio::ip::tcp::endpoint> balancer::held_endpoints(const options& next) const {
+  std::vector<asio::ip::tcp::endpoint> held = server_.local_endpoints();
+  held.push_back(options_.balancer.listen);
+  held.insert(held.end(), options_.balancer.more_listen.begin(),
+              options_.balancer.more_listen.end());
+  if (metrics_) {
+    held.push_back(options_.metrics.listen);
+    held.push_back(metrics_->local_endpoint());
+  }
+  // With fixed ports, our own backends hold theirs; picked ports (0) must avoid them.
+  if (next.backends.base_port != 0) {
+    for (const backend* b : pool_.members()) held.push_back(b->endpoint);
+  }
+  return held;
+}
+
+bool balancer::scale_to(int count) {
+  if (stopping_) return false;
+  options next = options_;
+  next.backends.count = count;
+  run_plan next_plan;
+  try {
+    next_plan = make_plan(next, reload_host_facts(host_cpus_, held_endpoints(next)));
+  } catch (const std::exception& e) {
+    log_warning("auto-scaling to ", count, " backend(s) failed, nothing changed: ", e.what());
+    return false;
+  }
+  config_diff d = diff_configs(options_, plan_, next, next_plan);
+  options_.backends.count = count;
+  std::vector<std::string> skipped = change_spawned(d, next_plan);
+  plan_.backends = next_plan.backends;
+  for (const std::string& s : skipped) log_warning("auto-scaling: ", s);
+  return skipped.empty();
+}
+
+std::optional<scaling_status> balancer::scaling() const {
+  if (!options_.backends.autoscaled()) return std::nullopt;
+  scaling_status s;
+  s.min = options_.backends.min;
+  s.max = options_.backends.max;
+  s.backends = static_cast<int>(plan_.backends.size());
+  if (autoscaler_ && autoscaler_->last_sample() && autoscaler_->last_sample()->measured > 0) {
+    const load_sample& load = *autoscaler_->last_sample();
+    s.cpu = load.cpu / load.measured;
+    s.queued = load.queued / load.measured;
+  }
+  return s;
 }
 
 admin_result balancer::apply(options next, run_plan next_plan) {
@@ -485,6 +578,7 @@ admin_result balancer::apply(options next, run_plan next_plan) {
   options_.health = next.health;
   options_.limits = next.limits;
   options_.admin = next.admin;
+  options_.autoscale = next.autoscale;
   options_.origin = next.origin;
   if (d.timeouts) {
     server_.apply_timeouts();
@@ -500,29 +594,7 @@ admin_result balancer::apply(options next, run_plan next_plan) {
   }
   std::vector<std::string> skipped;
   if (options_.backends.spawned()) {
-    for (std::size_t i = 0; i < std::min(members.size(), next_plan.backends.size()); ++i)
-      members[i]->weight = next_plan.backends[i].weight;
-    for (std::size_t i : d.restarted) {
-      backend& b = *members[i];
-      const backend_plan& p = next_plan.backends[i];
-      // Read at the next start: the roll-out starts it with these.
-      b.argv = p.argv;
-      b.cpu = p.cpu;
-      b.endpoint = p.endpoint;
-      rolling_->restart(b);
-    }
-    for (std::size_t i : d.removed) rolling_->remove(*members[i]);
-    for (std::size_t i : d.added) {
-      const backend_plan& p = next_plan.backends[i];
-      const std::string& name = p.name;
-      if (pool_.find(name) != nullptr) {
-        skipped.push_back("backend " + name + " is still being removed; reload again once it is");
-        continue;
-      }
-      backend& b = pool_.add(backend_for(p, name, options_));
-      health_.add(b);
-      supervisor_->add(b);
-    }
+    skipped = change_spawned(d, next_plan);
   } else {
     for (const auto& endpoint : d.servers_removed) {
       for (backend* b : members) {
@@ -552,6 +624,8 @@ admin_result balancer::apply(options next, run_plan next_plan) {
   // Weights and slow start are read when a strategy is made: a new one takes them.
   if (d.strategy || d.weights) install_strategy(options_.balancer.strategy);
   plan_.backends = next_plan.backends;
+  // Turned on, or new thresholds: the load must hold anew under them.
+  if (autoscaler_) autoscaler_->start();
   // Keep plan_ describing what runs: backends being removed stay until they are gone.
   std::string summary;
   for (const std::string& c : d.changes) summary += (summary.empty() ? "" : "; ") + c;

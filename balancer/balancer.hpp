@@ -32,6 +32,8 @@
 #include "admin/admin_actions.hpp"
 #include "admin/admin_protocol.hpp"
 #include "admin/admin_server.hpp"
+#include "autoscale/autoscaler.hpp"
+#include "config/config_diff.hpp"
 #include "config/config_loader.hpp"
 #include "config/options.hpp"
 #include "config/run_plan.hpp"
@@ -69,6 +71,7 @@ class balancer : public admin_actions {
   admin_result set_strategy(const std::string& name) override;
   admin_result reload() override;
   std::string strategy_name() const override { return strategy_name_; }
+  std::optional<scaling_status> scaling() const override;
 
  private:
   /// Applies a validated new setup; says what changed (for the log and ctl).
@@ -76,6 +79,14 @@ class balancer : public admin_actions {
   /// when anything fails.
   admin_result reload_config();
   admin_result apply(options next, run_plan next_plan);
+  /// Adds, removes (drains first) and rolls spawned backends as `d` says; returns what could not
+  /// be done now. Shared by reload and auto-scaling.
+  std::vector<std::string> change_spawned(const config_diff& d, const run_plan& next_plan);
+  /// Auto-scaling's way to change the backend count: the running setup with `count` backends,
+  /// planned and applied like a reload. Logs why and returns false if it cannot.
+  bool scale_to(int count);
+  /// Addresses a new plan may take although this run holds them (ours, not a stranger's).
+  std::vector<asio::ip::tcp::endpoint> held_endpoints(const options& next) const;
   /// Makes and installs strategy `name` (also to take new weights).
   void install_strategy(const std::string& name);
   asio::awaitable<void> handle_signals();
@@ -122,6 +133,7 @@ class balancer : public admin_actions {
   std::optional<rolling_restart> rolling_;
   /// [backends] max_memory: restarts (rolling) a backend whose RSS is over it.
   std::optional<memory_watch> memory_watch_;
+  std::optional<autoscaler> autoscaler_;
   admin_protocol admin_protocol_;
   std::optional<admin_server> admin_server_;
   /// The cores the process was allowed at start, before pinning itself (for reload plans).

@@ -3,6 +3,7 @@
 // implements it; tests fake it, so the protocol is tested without sockets or processes.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "pool/backend.hpp"
@@ -13,6 +14,18 @@ namespace pinwheel {
 struct admin_result {
   bool ok = true;
   std::string message;
+};
+
+/// Auto-scaling as `ctl status` shows it.
+struct scaling_status {
+  int min = 0;
+  int max = 0;
+  /// Backends the run has now.
+  int backends = 0;
+  /// Last measured mean CPU utilisation and connections awaiting a reply per backend; empty
+  /// before the first measurement.
+  std::optional<double> cpu;
+  std::optional<double> queued;
 };
 
 class admin_actions {
@@ -28,6 +41,8 @@ class admin_actions {
   virtual admin_result reload() = 0;
   /// The strategy in force.
   virtual std::string strategy_name() const = 0;
+  /// Auto-scaling's range and last figures; empty when it is off.
+  virtual std::optional<scaling_status> scaling() const { return std::nullopt; }
 };
 
 }  // namespace pinwheel

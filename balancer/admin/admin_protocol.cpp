@@ -51,8 +51,9 @@ std::string admin_protocol::handle(std::string_view line) {
     if (!request) return admin_error(error);
     const std::string& verb = request->verb;
     if (verb == "status") {
-      return request->json ? status_json(pool_.members(), actions_.strategy_name(), now_())
-                           : status_table(pool_.members(), now_());
+      return request->json ? status_json(pool_.members(), actions_.strategy_name(), now_(),
+                                         actions_.scaling())
+                           : status_table(pool_.members(), now_(), actions_.scaling());
     }
     if (verb == "restart-all") return reply(actions_.restart_all());
     if (verb == "reload") return reply(actions_.reload());

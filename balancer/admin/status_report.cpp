@@ -1,6 +1,7 @@
 #include "admin/status_report.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <sstream>
 #include <vector>
 
@@ -35,6 +36,12 @@ std::string status_cell(const std::string& status) {
   return status.size() > kMaxCell ? cell + "..." : cell;
 }
 
+std::string fixed(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f", value);
+  return text;
+}
+
 }  // namespace
 
 std::string backend_state(const backend& b) {
@@ -44,7 +51,8 @@ std::string backend_state(const backend& b) {
 }
 
 std::string status_table(std::span<backend* const> backends,
-                         std::chrono::steady_clock::time_point now) {
+                         std::chrono::steady_clock::time_point now,
+                         const std::optional<scaling_status>& scaling) {
   std::vector<std::vector<std::string>> rows{{"BACKEND", "ADDRESS", "STATE", "ADMIN", "PID", "CPU",
                                               "ACTIVE", "TOTAL", "RESTARTS", "UPTIME", "STATUS"}};
   for (const backend* b : backends) {
@@ -69,11 +77,21 @@ std::string status_table(std::span<backend* const> backends,
     }
     out += line + "\n";
   }
+  if (scaling) {
+    out += "auto-scaling: " + std::to_string(scaling->backends) + " backend(s), min " +
+           std::to_string(scaling->min) + ", max " + std::to_string(scaling->max);
+    if (scaling->cpu && scaling->queued) {
+      out += "; last measured per backend: cpu " + fixed(*scaling->cpu) + ", " +
+             fixed(*scaling->queued) + " awaiting a reply";
+    }
+    out += "\n";
+  }
   return out;
 }
 
 std::string status_json(std::span<backend* const> backends, const std::string& strategy,
-                        std::chrono::steady_clock::time_point now) {
+                        std::chrono::steady_clock::time_point now,
+                        const std::optional<scaling_status>& scaling) {
   std::ostringstream out;
   out << "{\"strategy\":" << json_string(strategy) << ",\"backends\":[";
   bool first = true;
@@ -90,7 +108,15 @@ std::string status_json(std::span<backend* const> backends, const std::string& s
         << ",\"resident_bytes\":" << b->process.resident_bytes << "}";
     first = false;
   }
-  out << "]}\n";
+  out << "]";
+  if (scaling) {
+    out << ",\"autoscale\":{\"min\":" << scaling->min << ",\"max\":" << scaling->max
+        << ",\"backends\":" << scaling->backends;
+    if (scaling->cpu && scaling->queued)
+      out << ",\"cpu\":" << fixed(*scaling->cpu) << ",\"queued\":" << fixed(*scaling->queued);
+    out << "}";
+  }
+  out << "}\n";
   return out.str();
 }
 

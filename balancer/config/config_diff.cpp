@@ -181,6 +181,12 @@ config_diff diff_configs(const options& running, const run_plan& running_plan, o
     d.changes.push_back("restart and stop settings");
   }
   if (rb.slow_start != nb.slow_start) d.weights = true;
+  if (nb.autoscaled() &&
+      (rb.min != nb.min || rb.max != nb.max || running.autoscale != next.autoscale)) {
+    d.changes.push_back("auto-scaling " + std::to_string(nb.min) + " to " + std::to_string(nb.max));
+  } else if (rb.autoscaled() && !nb.autoscaled()) {
+    d.changes.push_back("auto-scaling off");
+  }
   if (running.backends.spawned() != next.backends.spawned()) {
     // Spawned backends and servers are different kinds of member, supervised or not.
     next.backends = running.backends;

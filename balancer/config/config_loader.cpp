@@ -98,6 +98,27 @@ class table_reader {
     out = static_cast<int>(v->get());
   }
 
+  /// A number (integer or float) from `min` to `max`.
+  void read(std::string_view key, double& out, double min, double max) {
+    const toml::node* node = find(key);
+    if (node == nullptr) return;
+    std::optional<double> value = node->value<double>();
+    if (!node->is_number() || !value)
+      fail(*node, key, "expected a number such as 0.8, got " + type_name(*node));
+    if (*value < min || *value > max) {
+      fail(*node, key,
+           format_number(*value) + " is out of range; use " + format_number(min) + " to " +
+               format_number(max));
+    }
+    out = *value;
+  }
+
+  static std::string format_number(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", value);
+    return text;
+  }
+
   void read(std::string_view key, duration& out, duration min) {
     auto* v = typed<toml::value<std::string>>(key, "a duration string such as \"500ms\" or \"2s\"");
     if (v == nullptr) return;
@@ -494,6 +515,32 @@ server_options read_server(table_reader& t, const toml::node& element) {
   return server;
 }
 
+// min = N, max = M: auto-scaling bounds, for spawned backends only. How they relate to count
+// (which --backends may set) is checked once, in make_plan.
+void read_scaling_bounds(table_reader& t, backends_options& b, bool spawned) {
+  t.read("min", b.min, 1, kMaxBackends);
+  t.read("max", b.max, 1, kMaxBackends);
+  const toml::node* min = t.find("min");
+  const toml::node* max = t.find("max");
+  if (min == nullptr && max == nullptr) return;
+  if (!spawned) {
+    t.fail(min != nullptr ? *min : *max, min != nullptr ? "min" : "max",
+           "applies to backends Pinwheel spawns (command), not to servers it does not start");
+  }
+  if (min == nullptr) t.fail(*max, "max", "needs min too: auto-scaling runs between min and max");
+  if (max == nullptr) t.fail(*min, "min", "needs max too: auto-scaling runs between min and max");
+  if (b.max < b.min) {
+    t.fail(*max, "max",
+           std::to_string(b.max) + " is below min (" + std::to_string(b.min) +
+               "); give max >= min (max = min fixes the count)");
+  }
+  if (const toml::node* weights = t.find("weights"); weights != nullptr && b.max > b.min) {
+    t.fail(*weights, "weights",
+           "cannot be combined with min and max: auto-scaled backends come and go, and each is "
+           "given weight 1");
+  }
+}
+
 void read_backends(table_reader& t, backends_options& b, const std::string& path) {
   t.read("count", b.count, 0, kMaxBackends);
   bool has_command = false;
@@ -540,6 +587,7 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
       }
     }
     if (servers->empty()) t.fail(*node, "servers", "is empty; list at least one \"host:port\"");
+    read_scaling_bounds(t, b, false);
     std::set<std::string> names;
     for (std::size_t i = 0; i < servers->size(); ++i) {
       const toml::node& element = *servers->get(i);
@@ -589,6 +637,7 @@ void read_backends(table_reader& t, backends_options& b, const std::string& path
       t.fail(*node, "command", problem);
     b.command[0] = *resolved;
   }
+  if (servers == nullptr) read_scaling_bounds(t, b, true);
   if (b.restart_delay_max < b.restart_delay) {
     const toml::node* node = t.find("restart_delay_max");
     if (node == nullptr) node = t.find("restart_delay");
@@ -670,6 +719,26 @@ void read_health(table_reader& t, health_options& h) {
   t.read("timeout", h.timeout, 1ms);
   t.read("rise", h.rise, 1, 1000);
   t.read("fall", h.fall, 1, 1000);
+  t.reject_unknown();
+}
+
+// [autoscale]: when [backends] min < max, how the count follows the load.
+void read_autoscale(table_reader& t, autoscale_options& a) {
+  t.read("interval", a.interval, 10ms);
+  t.read("scale_up_cpu", a.scale_up_cpu, 0.01, 64);
+  t.read("scale_down_cpu", a.scale_down_cpu, 0, 64);
+  t.read("scale_up_queued", a.scale_up_queued, 0, 1'000'000);
+  t.read("scale_up_after", a.scale_up_after, 0ms);
+  t.read("scale_down_after", a.scale_down_after, 0ms);
+  t.read("cooldown", a.cooldown, 0ms);
+  if (a.scale_down_cpu >= a.scale_up_cpu) {
+    const toml::node* node = t.find("scale_down_cpu");
+    if (node == nullptr) node = t.find("scale_up_cpu");
+    t.fail(*node, "scale_down_cpu",
+           table_reader::format_number(a.scale_down_cpu) + " must be below scale_up_cpu (" +
+               table_reader::format_number(a.scale_up_cpu) +
+               "), or backends would be added and removed in turn");
+  }
   t.reject_unknown();
 }
 
@@ -854,6 +923,7 @@ options load_config_text(const std::string& text, const std::string& path, const
   const toml::table* access_log = section("access_log");
   const toml::table* limits = section("limits");
   const toml::table* admin = section("admin");
+  const toml::table* autoscale = section("autoscale");
   top.reject_unknown();
   if (backends == nullptr) {
     throw config_error(
@@ -874,7 +944,16 @@ options load_config_text(const std::string& text, const std::string& path, const
   read_limits(limits_reader, o.limits);
   table_reader admin_reader(admin, "admin", path, o);
   read_admin(admin_reader, o.admin, path);
+  table_reader autoscale_reader(autoscale, "autoscale", path, o);
+  read_autoscale(autoscale_reader, o.autoscale);
+  if (autoscale != nullptr && o.backends.min == 0) {
+    throw config_error(position(path, root.get("autoscale")->source()) +
+                       ": [autoscale] has no effect without [backends] min and max (auto-scaling "
+                       "runs between them); add them or remove [autoscale]");
+  }
   apply(parsed, o);
+  // Auto-scaling starts at min unless count (or --backends) says otherwise.
+  if (o.backends.min > 0 && o.backends.count == 0) o.backends.count = o.backends.min;
   return o;
 }
 

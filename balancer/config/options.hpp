@@ -131,8 +131,40 @@ struct backends_options {
   /// Backends Pinwheel does not spawn, only balances and checks (exclusive with command).
   std::vector<server_options> servers;
 
+  // Auto-scaling bounds ([autoscale] says when to move between them).
+  /// Fewest spawned backends; 0: unset. With `max` above it, the count follows the load and
+  /// `count` is only the starting count (default: min).
+  int min = 0;
+  /// Most spawned backends; 0: unset.
+  int max = 0;
+
   /// True when Pinwheel spawns and supervises its backends.
   bool spawned() const { return servers.empty(); }
+  /// True when the backend count follows the load between min and max.
+  bool autoscaled() const { return spawned() && min > 0 && max > min; }
+};
+
+/// When auto-scaling ([backends] min < max) adds or removes a backend. Load is measured every
+/// `interval` over the backends that are up: CPU utilisation (CPU time per wall time of each
+/// backend's process, 1.0 = one core busy) and connections awaiting a reply.
+struct autoscale_options {
+  /// Time between two measurements.
+  duration interval = 5s;
+  /// Mean CPU utilisation per backend at or above which one is added.
+  double scale_up_cpu = 0.8;
+  /// Mean CPU utilisation at or below which one is removed (if the rest would stay below
+  /// scale_up_cpu and scale_up_queued).
+  double scale_down_cpu = 0.3;
+  /// Mean connections awaiting a reply per backend at or above which one is added; 0: off.
+  double scale_up_queued = 0;
+  /// How long the load must stay high before adding a backend.
+  duration scale_up_after = 15s;
+  /// How long the load must stay low before removing one.
+  duration scale_down_after = 60s;
+  /// After adding or removing a backend, none is added or removed for this long.
+  duration cooldown = 60s;
+
+  bool operator==(const autoscale_options&) const = default;
 };
 
 struct health_options {
@@ -201,6 +233,7 @@ struct options {
   access_log_options access_log;
   limits_options limits;
   admin_options admin;
+  autoscale_options autoscale;
   /// Where each key was set, "file:line:column" or "--flag", for messages found after loading.
   /// Elements of backends.servers are also recorded one by one, as "backends.servers[i]".
   std::map<std::string, std::string> origin;

@@ -94,6 +94,7 @@ run_plan make_plan(const options& o, const host_facts& host) {
   run_plan plan;
   plan.open_files = host.open_files;
   const backends_options& b = o.backends;
+  if (b.spawned()) validate_scaling(o);
   cpu_assignment cpus = b.spawned() ? assign_cpus(host.cpus, o.balancer.cpu, b.count, b.cpus)
                                     : assign_cpus(host.cpus, o.balancer.cpu, 1, {});
   if (!cpus.error.empty()) {
@@ -116,6 +117,12 @@ run_plan make_plan(const options& o, const host_facts& host) {
     }
   } else {
     if (!cpus.warning.empty()) plan.warnings.push_back(cpus.warning);
+    // Backend i takes the i-th core of the rotation, so scaling up fills free cores first;
+    // past them, say so now rather than when the load comes.
+    if (b.autoscaled() && cpus.warning.empty()) {
+      std::string most = assign_cpus(host.cpus, o.balancer.cpu, b.max, b.cpus).warning;
+      if (!most.empty()) plan.warnings.push_back("at max (auto-scaling): " + most);
+    }
     std::vector<std::uint16_t> ports = plan_ports(o, cpus.backends.size(), host);
     if (!b.weights.empty() && b.weights.size() != cpus.backends.size()) {
       throw config_error(o.locate("backends.weights") + ": " + std::to_string(b.weights.size()) +
@@ -174,7 +181,10 @@ std::string describe(const options& o, const run_plan& plan) {
       << format_duration(bal.idle_timeout) << ", drain_timeout "
       << format_duration(bal.drain_timeout) << ", retries " << bal.retries << "\n"
       << "open files      limit " << plan.open_files << ", up to "
-      << descriptors_needed(bal.max_connections, plan.backends.size()) << " needed (2 per "
+      << descriptors_needed(bal.max_connections,
+                            std::max<std::size_t>(plan.backends.size(),
+                                                  o.backends.autoscaled() ? o.backends.max : 0))
+      << " needed (2 per "
       << "connection + " << kReservedDescriptors << " + " << kDescriptorsPerBackend
       << " per backend)\n";
   out << "metrics         "
@@ -191,10 +201,22 @@ std::string describe(const options& o, const run_plan& plan) {
   out << "\n";
   if (o.backends.spawned()) {
     const backends_options& b = o.backends;
-    out << "backends        " << plan.backends.size() << " spawned; restart delay "
-        << format_duration(b.restart_delay) << " doubling to "
+    out << "backends        " << plan.backends.size() << " spawned";
+    if (b.autoscaled()) {
+      out << " (auto-scaling " << b.min << " to " << b.max << ")";
+    }
+    out << "; restart delay " << format_duration(b.restart_delay) << " doubling to "
         << format_duration(b.restart_delay_max) << ", give up after " << b.max_restarts
         << " exits within " << format_duration(b.min_uptime) << " of starting\n";
+    if (b.autoscaled()) {
+      const autoscale_options& a = o.autoscale;
+      out << "autoscale       every " << format_duration(a.interval)
+          << ": up at cpu >= " << a.scale_up_cpu;
+      if (a.scale_up_queued > 0) out << " or queued >= " << a.scale_up_queued;
+      out << " for " << format_duration(a.scale_up_after) << ", down at cpu <= " << a.scale_down_cpu
+          << " for " << format_duration(a.scale_down_after) << ", cooldown "
+          << format_duration(a.cooldown) << "\n";
+    }
   } else {
     out << "backends        " << plan.backends.size() << " servers (not spawned)\n";
   }

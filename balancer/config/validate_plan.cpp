@@ -213,6 +213,29 @@ void check_privileged_ports(const options& o, const host_facts& host) {
 
 }  // namespace
 
+void validate_scaling(const options& o) {
+  const backends_options& b = o.backends;
+  if (b.min == 0) return;
+  auto count_source = [&] {
+    return o.where("backends.count") == "--backends"
+               ? std::string("--backends ") + std::to_string(b.count)
+               : o.locate("backends.count") + " " + std::to_string(b.count);
+  };
+  if (b.count < b.min || b.count > b.max) {
+    std::string range = "[" + std::to_string(b.min) + ", " + std::to_string(b.max) + "]";
+    throw config_error(count_source() + ": the starting count must lie within min and max " +
+                       range + " (" + o.where("backends.min") + ", " + o.where("backends.max") +
+                       "); leave count out to start at min");
+  }
+  if (b.base_port != 0 && b.base_port + b.max - 1 > 65535) {
+    throw config_error(o.locate("backends.max") + ": " + std::to_string(b.max) +
+                       " backends from base_port " + std::to_string(b.base_port) +
+                       " need ports up to " + std::to_string(b.base_port + b.max - 1) +
+                       ", past 65535; lower base_port to at most " + std::to_string(65536 - b.max) +
+                       ", or set it to 0 to pick free ports");
+  }
+}
+
 void validate_plan(const options& o, run_plan& plan, const host_facts& host) {
   if (o.backends.spawned()) {
     check_spawned_ports(o, plan);
@@ -224,7 +247,10 @@ void validate_plan(const options& o, run_plan& plan, const host_facts& host) {
   check_privileged_ports(o, host);
   check_ports_free(o, plan, host);
   check_metrics_port(o, plan, host);
-  std::string warning = descriptor_warning(o, plan.backends.size(), host.open_files);
+  // Auto-scaling may run up to max backends, each with its pipes and probes.
+  std::size_t most =
+      std::max<std::size_t>(plan.backends.size(), o.backends.autoscaled() ? o.backends.max : 0);
+  std::string warning = descriptor_warning(o, most, host.open_files);
   if (!warning.empty()) plan.warnings.push_back(warning);
 }
 

@@ -16,4 +16,8 @@ namespace pinwheel {
 /// for the first problem found; adds warnings to `plan`.
 void validate_plan(const options& o, run_plan& plan, const host_facts& host);
 
+/// [backends] min and max against count (once flags are applied: --backends may set it) and
+/// against the ports the largest count needs. Throws config_error naming the key's origin.
+void validate_scaling(const options& o);
+
 }  // namespace pinwheel

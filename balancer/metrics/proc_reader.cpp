@@ -13,6 +13,17 @@
 
 namespace pinwheel {
 
+std::optional<double> read_cpu_seconds(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  std::string text = read_small_file("/proc/" + std::to_string(pid) + "/stat");
+  // Boot time only places the start time, which is not wanted here.
+  static const long ticks = ::sysconf(_SC_CLK_TCK);
+  static const long page = ::sysconf(_SC_PAGESIZE);
+  auto usage = parse_proc_stat(text, 0, ticks, page);
+  if (!usage) return std::nullopt;
+  return usage->cpu_seconds;
+}
+
 std::optional<own_process> read_own_process() {
   auto usage = read_process_usage(::getpid());
   if (!usage) return std::nullopt;

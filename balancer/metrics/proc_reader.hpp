@@ -1,5 +1,7 @@
 // Reading CPU time, memory and descriptors of every backend and the balancer from /proc (the
-// per-process parsing is common/proc_stat): on the metrics thread only, never on the event loop.
+// per-process parsing is common/proc_stat). The metrics thread reads every backend per scrape;
+// the event loop reads one small file per backend per auto-scaling interval, never per
+// connection.
 #pragma once
 
 #include <sys/types.h>
@@ -11,6 +13,10 @@
 #include "metrics/snapshot.hpp"
 
 namespace pinwheel {
+
+/// CPU seconds (user + system) that process `pid` has used so far, from /proc/PID/stat alone;
+/// empty if it is gone or unreadable. For auto-scaling, on the event loop.
+std::optional<double> read_cpu_seconds(pid_t pid);
 
 /// The calling process: usage, open descriptors and the soft descriptor limit.
 std::optional<own_process> read_own_process();

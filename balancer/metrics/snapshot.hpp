@@ -73,6 +73,12 @@ struct balancer_snapshot {
   bucket_histogram connect_duration;
   bucket_histogram connection_duration;
   std::vector<backend_snapshot> backends;
+  /// Spawned backends the run is set to have (auto-scaling's latest count, or the configured
+  /// one); 0 when Pinwheel spawns none.
+  std::uint64_t backends_desired = 0;
+  /// Auto-scaling's bounds; both 0 when it is off.
+  std::uint64_t autoscale_min = 0;
+  std::uint64_t autoscale_max = 0;
   /// Filled off the loop; empty if /proc could not be read.
   std::optional<own_process> self;
 };

@@ -111,6 +111,25 @@ std::vector<MetricFamily> snapshot_collectable::Collect() const {
   limit.metric.push_back(sample(static_cast<double>(s.max_connections), gauge));
   out.push_back(std::move(limit));
 
+  if (s.backends_desired > 0) {
+    MetricFamily desired =
+        family("pinwheel_backends_desired",
+               "Spawned backends the run is set to have (auto-scaling's latest count, or the "
+               "configured one); draining ones being removed are not counted",
+               gauge);
+    desired.metric.push_back(sample(static_cast<double>(s.backends_desired), gauge));
+    out.push_back(std::move(desired));
+  }
+  if (s.autoscale_max > 0) {
+    MetricFamily bounds = family("pinwheel_autoscale_backends",
+                                 "Auto-scaling's bounds: [backends] min and max", gauge);
+    bounds.metric.push_back(
+        sample(static_cast<double>(s.autoscale_min), gauge, {{"bound", "min"}}));
+    bounds.metric.push_back(
+        sample(static_cast<double>(s.autoscale_max), gauge, {{"bound", "max"}}));
+    out.push_back(std::move(bounds));
+  }
+
   MetricFamily connect =
       family("pinwheel_backend_connect_duration_seconds",
              "Time to connect to a backend (successful connects)", MetricType::Histogram);

@@ -33,7 +33,9 @@ struct fake_actions : admin_actions {
     return {false, "pinwheel.toml:3:1: [balancer] listen: bad"};
   }
   std::string strategy_name() const override { return strategy; }
+  std::optional<scaling_status> scaling() const override { return scale; }
   std::vector<std::string> calls;
+  std::optional<scaling_status> scale;
   std::string strategy = "round-robin";
 };
 
@@ -110,6 +112,26 @@ TEST_F(AdminProtocol, StatusIsATableOrJson) {
                       "\"admin\":\"enabled\",\"pid\":101,\"cpu\":1,\"active\":3,\"total\":40,"
                       "\"restarts\":2,\"uptime_s\":75,\"status\":\"warming\\tcaches\","
                       "\"memory_restarts\":0,\"resident_bytes\":0}"),
+            std::string::npos)
+      << json;
+}
+
+TEST_F(AdminProtocol, StatusShowsAutoScalingWhenOn) {
+  EXPECT_EQ(protocol.handle("status").find("auto-scaling"), std::string::npos);
+  EXPECT_EQ(protocol.handle("status --json").find("autoscale"), std::string::npos);
+  actions.scale = scaling_status{1, 4, 2, std::nullopt, std::nullopt};
+  std::string table = protocol.handle("status");
+  EXPECT_NE(table.find("\nauto-scaling: 2 backend(s), min 1, max 4\n"), std::string::npos) << table;
+  actions.scale->cpu = 0.456;
+  actions.scale->queued = 1.5;
+  table = protocol.handle("status");
+  EXPECT_NE(table.find("auto-scaling: 2 backend(s), min 1, max 4; last measured per backend: "
+                       "cpu 0.46, 1.50 awaiting a reply\n"),
+            std::string::npos)
+      << table;
+  std::string json = protocol.handle("status --json");
+  EXPECT_NE(json.find(",\"autoscale\":{\"min\":1,\"max\":4,\"backends\":2,\"cpu\":0.46,"
+                      "\"queued\":1.50}}\n"),
             std::string::npos)
       << json;
 }

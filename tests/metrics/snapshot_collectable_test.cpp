@@ -177,3 +177,29 @@ TEST(StatusJson, ListsBackendsWithNullWhereUnknown) {
 
 }  // namespace
 }  // namespace pinwheel
+
+namespace pinwheel {
+namespace {
+
+TEST(SnapshotCollectable, DesiredBackendsAndAutoscaleBoundsWhenSet) {
+  balancer_snapshot s;
+  s.backends_desired = 3;
+  s.autoscale_min = 1;
+  s.autoscale_max = 4;
+  auto families = snapshot_collectable(s).Collect();
+  const MetricFamily* desired = find(families, "pinwheel_backends_desired");
+  ASSERT_NE(desired, nullptr);
+  EXPECT_EQ(desired->metric.at(0).gauge.value, 3);
+  const MetricFamily* bounds = find(families, "pinwheel_autoscale_backends");
+  ASSERT_NE(bounds, nullptr);
+  ASSERT_EQ(bounds->metric.size(), 2u);
+  EXPECT_EQ(label(bounds->metric[0], "bound"), "min");
+  EXPECT_EQ(bounds->metric[0].gauge.value, 1);
+  EXPECT_EQ(bounds->metric[1].gauge.value, 4);
+  // Off: no bounds series at all, rather than a misleading 0.
+  s.autoscale_min = s.autoscale_max = 0;
+  EXPECT_EQ(find(snapshot_collectable(s).Collect(), "pinwheel_autoscale_backends"), nullptr);
+}
+
+}  // namespace
+}  // namespace pinwheel
