@@ -819,7 +819,7 @@ class Bench:
             if not reqs:
                 continue
             total = sum(counts.values())
-            top = sorted(counts.items(), key=lambda kv: -kv[1])[:6]
+            top = sorted(counts.items(), key=lambda kv: -kv[1])[:10]
             row[f"syscalls_per_{unit}"] = round(total / reqs, 3)
             row[f"eagain_reads_per_{unit}"] = round(eagain / reqs, 3)
             row[f"syscalls_top_{unit}"] = " ".join(f"{c}:{n / reqs:.2f}" for c, n in top)
