@@ -1099,8 +1099,8 @@ def syscall_lines(rows, targets):
     lines = ["## System calls by call", "",
              "Counted with `perf stat -e raw_syscalls:sys_enter -e syscalls:sys_enter_CALL… "
              "-p PID` on the proxy's process (for direct, the backend's) during the same "
-             "wrk loads; per request (keep-alive) and per connection (`Connection: close`). *Empty reads* are "
-             "recv/read calls that returned EAGAIN.", "",
+             "wrk loads; per request (keep-alive) and per connection (`Connection: close`). "
+             "*Empty reads* are recv/read calls that returned EAGAIN.", "",
              "| Target | per request | empty reads | top calls per request | per connection | "
              "empty reads | top calls per connection |",
              "|---|---:|---:|---|---:|---:|---|"]
@@ -1109,7 +1109,8 @@ def syscall_lines(rows, targets):
         if r:
             lines.append(f"| {TARGET_LABEL[t]} | {r.get('syscalls_per_req', '')} | "
                          f"{r.get('eagain_reads_per_req', '')} | {r.get('syscalls_top_req', '')} | "
-                         f"{r.get('syscalls_per_conn', '')} | {r.get('eagain_reads_per_conn', '')} | "
+                         f"{r.get('syscalls_per_conn', '')} | "
+                         f"{r.get('eagain_reads_per_conn', '')} | "
                          f"{r.get('syscalls_top_conn', '')} |")
     lines.append("")
     return lines

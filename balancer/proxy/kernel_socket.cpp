@@ -49,8 +49,7 @@ asio::error_code accept_nonblocking(tcp::acceptor& acceptor, tcp::socket& socket
                                     tcp::endpoint& peer) {
   for (;;) {
     socklen_t size = static_cast<socklen_t>(peer.capacity());
-    int fd = ::accept4(acceptor.native_handle(), peer.data(), &size,
-                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = ::accept4(acceptor.native_handle(), peer.data(), &size, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       peer.resize(size);
       return adopt(socket, peer.protocol(), fd);
@@ -62,8 +61,8 @@ asio::error_code accept_nonblocking(tcp::acceptor& acceptor, tcp::socket& socket
 }
 
 asio::error_code open_nonblocking(tcp::socket& socket, const tcp& protocol) {
-  int fd = ::socket(protocol.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    protocol.protocol());
+  int fd =
+      ::socket(protocol.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol.protocol());
   if (fd < 0) return last_error();
   return adopt(socket, protocol, fd);
 }

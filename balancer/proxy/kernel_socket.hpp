@@ -16,11 +16,9 @@ namespace pinwheel {
 /// Accepts one pending connection from `acceptor` (which must be non-blocking) into `socket`:
 /// accept4(SOCK_NONBLOCK | SOCK_CLOEXEC). would_block when none is pending.
 asio::error_code accept_nonblocking(asio::ip::tcp::acceptor& acceptor,
-                                    asio::ip::tcp::socket& socket,
-                                    asio::ip::tcp::endpoint& peer);
+                                    asio::ip::tcp::socket& socket, asio::ip::tcp::endpoint& peer);
 
 /// Opens `socket` for `protocol`: socket(SOCK_NONBLOCK | SOCK_CLOEXEC).
-asio::error_code open_nonblocking(asio::ip::tcp::socket& socket,
-                                  const asio::ip::tcp& protocol);
+asio::error_code open_nonblocking(asio::ip::tcp::socket& socket, const asio::ip::tcp& protocol);
 
 }  // namespace pinwheel

@@ -215,8 +215,7 @@ void session::connect_next() {
     ec = {};
   } else {
     ec = last_error();
-    if (ec == asio::error::in_progress || ec == asio::error::would_block)
-      return wait_connected();
+    if (ec == asio::error::in_progress || ec == asio::error::would_block) return wait_connected();
   }
   // Finished at once, either way: report it from a handler, as Asio would.
   ++pending_;
