@@ -16,6 +16,7 @@ REQUIRED = {
     "close": ["requests", "rps", "p50_us", "p99_us", "cpu_s", "cpu_us_per_conn"],
     "bulk": ["bytes", "gbit_s", "cpu_s", "cpu_s_per_gb"],
     "idle": ["idle_connected", "idle_upstream", "rss_with_kib", "rss_bytes_per_conn"],
+    "syscalls": ["syscalls_per_req", "syscalls_per_conn"],
 }
 
 

@@ -36,7 +36,7 @@ REPO_DIR = BENCH_DIR.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NGINX_STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 DEFAULT_PACKAGES = ("haproxy nginx libnginx-mod-stream wrk iperf3 gnuplot-nox fonts-dejavu-core "
-                    "python3 procps util-linux iproute2")
+                    "python3 procps util-linux iproute2 linux-perf")
 
 TARGETS = ["pinwheel", "haproxy", "nginx", "direct"]
 # Opt-in (--targets): Pinwheel with [metrics] enabled = false, to measure what the metrics cost
@@ -47,11 +47,14 @@ TARGET_LABEL = {"pinwheel": "Pinwheel", "haproxy": "HAProxy",
                 "nginx": "nginx stream", "direct": "direct",
                 "pinwheel-nometrics": "Pinwheel (metrics off)",
                 "pinwheel-log": "Pinwheel + access log"}
-TESTS = ["keepalive", "close", "bulk", "idle"]
+TESTS = ["keepalive", "close", "bulk", "idle", "syscalls"]
 TEST_LABEL = {"keepalive": "keep-alive requests (wrk)",
               "close": "new connection per request (wrk, Connection: close)",
               "bulk": "bulk bytes (iperf3, 1 stream)",
-              "idle": "idle connections held open"}
+              "idle": "idle connections held open",
+              "syscalls": "system calls counted (perf) under both wrk loads"}
+# Columns whose figure for direct is the backend's (reference only, no ratio).
+BACKEND_FIGURES = ("cpu_", "rss_", "syscalls_")
 
 # (test, csv column, label, unit, lower is better, decimals, in the normalised plot)
 FIGURES = [
@@ -66,6 +69,10 @@ FIGURES = [
     ("bulk", "cpu_s_per_gb", "CPU per GB (iperf3)", "s/GB", True, 3, True),
     ("bulk", "gbit_s", "Throughput (iperf3)", "Gbit/s", False, 2, False),
     ("idle", "rss_bytes_per_conn", "RSS per idle connection", "bytes", True, 0, True),
+    ("syscalls", "syscalls_per_req", "System calls per request (keep-alive)", "calls", True, 2,
+     False),
+    ("syscalls", "syscalls_per_conn", "System calls per connection (close)", "calls", True, 1,
+     False),
 ]
 
 CSV_FIELDS = [
@@ -78,6 +85,8 @@ CSV_FIELDS = [
     "passive_opens", "opens_per_req",
     "idle_target", "idle_connected", "idle_upstream", "idle_alive",
     "rss_before_kib", "rss_with_kib", "rss_bytes_per_conn",
+    "syscalls_per_req", "eagain_reads_per_req", "syscalls_top_req",
+    "syscalls_per_conn", "eagain_reads_per_conn", "syscalls_top_conn",
 ]
 
 
@@ -317,6 +326,112 @@ class Processes:
                 raise BenchError(f"{name} did not finish within {timeout:.0f}s")
             time.sleep(0.02)
 
+# Reads that can come back empty-handed (EAGAIN) on a drained non-blocking socket.
+EAGAIN_READS = ("recvfrom", "recvmsg", "read", "readv")
+# The calls counted one by one (a proxy's usual ones); raw_syscalls:sys_enter counts them all,
+# the rest shows as "other". Every syscall tracepoint (syscalls:sys_enter_*) would take perf
+# ~10 s to tear down.
+COUNTED_CALLS = (
+    "read", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg", "sendmsg", "recvmmsg",
+    "sendmmsg", "splice", "pipe2", "epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl",
+    "poll", "ppoll", "select", "accept", "accept4", "connect", "socket", "close", "shutdown",
+    "setsockopt", "getsockopt", "getsockname", "getpeername", "ioctl", "fcntl", "clock_gettime",
+    "gettimeofday", "futex", "timerfd_settime", "eventfd2", "io_uring_enter", "brk", "mmap",
+    "munmap", "madvise", "getrusage", "sched_yield")
+
+
+def syscall_tracepoint_exists(name):
+    for root in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing"):
+        events = Path(root) / "events" / "syscalls"
+        if events.is_dir():
+            return (events / name).is_dir()
+    return True  # tracefs not visible here: let perf judge
+
+
+class SyscallCounter:
+    """Counts the system calls of running processes (every thread) with perf's syscall
+    tracepoints: a count per call, and the reads that returned EAGAIN. The events are opened
+    disabled and switched on and off through perf's control FIFO, which acknowledges each
+    switch, so the window is exactly the load's. Counting costs the process little and the
+    counts do not depend on how busy the machine is."""
+
+    def __init__(self, bench, pids):
+        self.bench = bench
+        self.pids = pids
+        self.out = bench.path("perf-stat.csv")
+        self.err = bench.path("perf-stat.err")
+        ctl, ack = bench.path("perf.ctl"), bench.path("perf.ack")
+        os.mkfifo(ctl)
+        os.mkfifo(ack)
+        # Read-write opens never block on a FIFO, whether or not perf has opened its end.
+        self.ctl = os.open(ctl, os.O_RDWR)
+        self.ack = os.open(ack, os.O_RDWR | os.O_NONBLOCK)
+        argv = ["perf", "stat", "-x,", "-o", str(self.out), "--delay=-1",
+                "--control", f"fifo:{ctl},{ack}", "-p", ",".join(map(str, pids)),
+                "-e", "raw_syscalls:sys_enter"]
+        for call in COUNTED_CALLS:
+            if syscall_tracepoint_exists(f"sys_enter_{call}"):
+                argv += ["-e", f"syscalls:sys_enter_{call}"]
+        for call in EAGAIN_READS:
+            if syscall_tracepoint_exists(f"sys_exit_{call}"):
+                argv += ["-e", f"syscalls:sys_exit_{call}", "--filter", "ret == -11"]
+        with open(self.err, "wb") as err:
+            self.proc = bench.procs.start("perf", argv, cpu=bench.args.load_cpu, stderr=err)
+
+    def _command(self, what, timeout=30.0):
+        os.write(self.ctl, what.encode() + b"\n")
+        deadline = time.monotonic() + timeout
+        got = b""
+        while b"ack" not in got:
+            if self.proc.poll() is not None:
+                raise BenchError(f"perf stat exited ({self.proc.returncode}); it needs "
+                                 "tracefs and root or kernel.perf_event_paranoid <= -1:\n"
+                                 + tail(self.err))
+            if time.monotonic() > deadline:
+                raise BenchError(f"perf stat did not acknowledge '{what}' within "
+                                 f"{timeout:.0f}s:\n{tail(self.err)}")
+            r, _, _ = select_read([self.ack], 0.1)
+            if r:
+                got += os.read(self.ack, 64)
+
+    def enable(self):
+        self._command("enable")
+
+    def disable(self):
+        """Stops counting; returns ({call: count}, EAGAIN reads)."""
+        self._command("disable")
+        self.bench.procs.stop(self.proc, signal.SIGINT)
+        counts, eagain, total = {}, 0, None
+        for line in (_read(self.out) or "").splitlines():
+            f = line.split(",")
+            if len(f) < 3 or not f[0].isdigit():
+                continue  # comments, and "<not counted>" for calls never made
+            if f[2] == "raw_syscalls:sys_enter":
+                total = int(f[0])
+            elif f[2].startswith("syscalls:sys_enter_"):
+                counts[f[2][len("syscalls:sys_enter_"):]] = int(f[0])
+            elif f[2].startswith("syscalls:sys_exit_"):
+                eagain += int(f[0])
+        if not total:
+            raise BenchError(f"perf stat counted nothing:\n{tail(self.err)}")
+        counts["other"] = max(0, total - sum(counts.values()))
+        return counts, eagain
+
+    def close(self):
+        self.bench.procs.stop(self.proc, signal.SIGINT)
+        os.close(self.ctl)
+        os.close(self.ack)
+
+
+def select_read(fds, timeout):
+    sel = selectors.DefaultSelector()
+    try:
+        for fd in fds:
+            sel.register(fd, selectors.EVENT_READ)
+        return [k.fd for k, _ in sel.select(timeout)], [], []
+    finally:
+        sel.close()
+
 
 def one_line(text, limit=300):
     """A multi-line message (error plus log tail) as one line for tables and CSV."""
@@ -536,7 +651,7 @@ class Bench:
                      f"{meter.wall:.1f}s measurement: the machine was not quiet")
         return cols
 
-    def run_wrk(self, target, proc, port, close):
+    def run_wrk(self, target, proc, port, close, counter=None):
         a = self.args
         roots_role, roots = self.cpu_roots(target, proc, "http")
         backends = self.backend_pids("http")
@@ -548,7 +663,11 @@ class Bench:
         out, err = self.path("wrk.out"), self.path("wrk.err")
         opens0 = passive_opens()
         meter = self.meter(roots, proc, backends)
+        if counter:
+            counter.enable()
         rc, load_cpu = self.procs.run("wrk", argv, a.load_cpu, a.duration + 30, out, err)
+        if counter:
+            row_counts = counter.disable()
         meter.stop()
         wall = meter.wall
         cpu = meter.cpu["figure"]
@@ -571,6 +690,8 @@ class Bench:
         }
         per = cpu * 1e6 / reqs if reqs else 0
         row["cpu_us_per_conn" if close else "cpu_us_per_req"] = round(per, 2)
+        if counter:
+            row["syscall_counts"] = row_counts
         problems = []
         if reqs == 0:
             problems.append("no requests completed")
@@ -681,6 +802,33 @@ class Bench:
                  f"{roles} RSS {rss0} → {rss1} KiB = {per:.0f} bytes/conn")
         return row, problems
 
+    def run_syscalls(self, target, proc, port):
+        """System calls per keep-alive request and per new connection, counted on the proxy
+        (for direct, the backend) under the same wrk loads as the keepalive and close tests."""
+        _role, roots = self.cpu_roots(target, proc, "http")
+        pids = sorted({p for r in roots for p in process_tree(r)})
+        row, problems = {}, []
+        for close, unit in ((False, "req"), (True, "conn")):
+            counter = SyscallCounter(self, pids)
+            try:
+                data, more = self.run_wrk(target, proc, port, close, counter)
+            finally:
+                counter.close()
+            problems += more
+            (counts, eagain), reqs = data["syscall_counts"], data["requests"]
+            if not reqs:
+                continue
+            total = sum(counts.values())
+            top = sorted(counts.items(), key=lambda kv: -kv[1])[:10]
+            row[f"syscalls_per_{unit}"] = round(total / reqs, 3)
+            row[f"eagain_reads_per_{unit}"] = round(eagain / reqs, 3)
+            row[f"syscalls_top_{unit}"] = " ".join(f"{c}:{n / reqs:.2f}" for c, n in top)
+            self.log(f"    {total / reqs:.2f} system calls per {unit} ({eagain / reqs:.2f} "
+                     f"reads found nothing): {row[f'syscalls_top_{unit}']}")
+            if unit == "req":
+                row["requests"] = reqs
+        return row, problems
+
     def wait_quiet(self):
         """Waits (up to --quiet-wait seconds) until processes outside the benchmark use
         less than 10% of a core, so a shared machine disturbs the measurement less."""
@@ -725,6 +873,8 @@ class Bench:
                 data, problems = self.run_wrk(target, proc, port, close=True)
             elif test == "bulk":
                 data, problems = self.run_bulk(target, proc, port)
+            elif test == "syscalls":
+                data, problems = self.run_syscalls(target, proc, port)
             else:
                 data, problems = self.run_idle(target, proc, port)
             row.update(data)
@@ -937,8 +1087,37 @@ def write_csv(path, rows):
             w.writerow({k: r.get(k, "") for k in CSV_FIELDS})
 
 
+def syscall_lines(rows, targets):
+    """The system calls test's breakdown: the commonest calls per unit of work, per target,
+    from its last passing round (counts barely move between rounds)."""
+    last = {}
+    for r in rows:
+        if r["test"] == "syscalls" and r.get("status") == "ok":
+            last[r["target"]] = r
+    if not last:
+        return []
+    lines = ["## System calls by call", "",
+             "Counted with `perf stat -e raw_syscalls:sys_enter -e syscalls:sys_enter_CALL… "
+             "-p PID` on the proxy's process (for direct, the backend's) during the same "
+             "wrk loads; per request (keep-alive) and per connection (`Connection: close`). "
+             "*Empty reads* are recv/read calls that returned EAGAIN.", "",
+             "| Target | per request | empty reads | top calls per request | per connection | "
+             "empty reads | top calls per connection |",
+             "|---|---:|---:|---|---:|---:|---|"]
+    for t in targets:
+        r = last.get(t)
+        if r:
+            lines.append(f"| {TARGET_LABEL[t]} | {r.get('syscalls_per_req', '')} | "
+                         f"{r.get('eagain_reads_per_req', '')} | {r.get('syscalls_top_req', '')} | "
+                         f"{r.get('syscalls_per_conn', '')} | "
+                         f"{r.get('eagain_reads_per_conn', '')} | "
+                         f"{r.get('syscalls_top_conn', '')} |")
+    lines.append("")
+    return lines
+
+
 def write_markdown(path, info, args, summary, targets, failures, notes, wall, plot_name,
-                   busy_rows=0, quiet_waited=0.0):
+                   busy_rows=0, quiet_waited=0.0, rows=()):
     lines = []
     lines.append("# Pinwheel proxy benchmark")
     lines.append("")
@@ -993,7 +1172,7 @@ def write_markdown(path, info, args, summary, targets, failures, notes, wall, pl
         for test, col, label, unit, lower, dec, _ in head:
             s = summary.get((test, col, t))
             base = summary.get((test, col, "haproxy"))
-            reference = t == "direct" and col.startswith(("cpu_", "rss_"))
+            reference = t == "direct" and col.startswith(BACKEND_FIGURES)
             val = fmt(s[0], dec) + (" (backend)" if reference else "") if s else "—"
             ratio = ("—" if not s or reference or not base or not base[0]
                      else f"{s[0] / base[0]:.2f}")
@@ -1010,11 +1189,11 @@ def write_markdown(path, info, args, summary, targets, failures, notes, wall, pl
         for t in targets:
             s = summary.get((test, col, t))
             name = TARGET_LABEL[t]
-            if t == "direct" and col.startswith(("cpu_", "rss_")):
+            if t == "direct" and col.startswith(BACKEND_FIGURES):
                 name += " (backend)"
             if s:
                 med, lo, hi, _n = s
-                ratio = ("—" if t == "direct" and col.startswith(("cpu_", "rss_"))
+                ratio = ("—" if t == "direct" and col.startswith(BACKEND_FIGURES)
                          or not base or not base[0] else f"{med / base[0]:.2f}")
                 cells = [fmt(med, dec), f"{fmt(lo, dec)}–{fmt(hi, dec)}", ratio]
             else:
@@ -1023,6 +1202,7 @@ def write_markdown(path, info, args, summary, targets, failures, notes, wall, pl
             first = False
             lines.append(f"| {fig} | {name} | " + " | ".join(cells) + " |")
     lines.append("")
+    lines.extend(syscall_lines(rows, targets))
     if plot_name:
         lines.append(f"![CPU and memory per unit of work, normalised to HAProxy]({plot_name})")
         lines.append("")
@@ -1342,6 +1522,8 @@ def check_tools(args):
         need.update({"wrk": "wrk", "nginx": "nginx", "iperf3": "iperf3"})
         if "haproxy" in args.targets:
             need["haproxy"] = "haproxy"
+        if "syscalls" in args.tests:
+            need["perf"] = "linux-perf"
     else:
         need["wrk"] = "wrk"
     missing = [f"{tool} (package {pkg})" for tool, pkg in need.items() if not shutil.which(tool)]
@@ -1441,7 +1623,7 @@ def main(argv):
         plot = write_plot(out_dir, summary, args.targets, bench.log)
         write_markdown(out_dir / "results.md", info, args, summary, args.targets,
                        bench.failures, bench.notes, wall, plot, bench.busy_rows,
-                       bench.quiet_waited)
+                       bench.quiet_waited, bench.rows)
         report = out_dir / "results.md"
     bench.log(f"done in {wall:.0f}s; report: {report}")
     if bench.failures:

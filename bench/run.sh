@@ -9,7 +9,7 @@
 # below for the project's bootstrap script (apt-get install -y $BENCH_PACKAGES).
 set -euo pipefail
 
-BENCH_PACKAGES="haproxy nginx libnginx-mod-stream wrk iperf3 gnuplot-nox fonts-dejavu-core python3 procps util-linux iproute2"
+BENCH_PACKAGES="haproxy nginx libnginx-mod-stream wrk iperf3 gnuplot-nox fonts-dejavu-core python3 procps util-linux iproute2 linux-perf"
 export BENCH_PACKAGES
 
 if [[ "${1:-}" == "--packages" ]]; then

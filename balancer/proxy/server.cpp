@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/v6_only.hpp>
+#include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 #include <climits>
 #include <new>
@@ -14,6 +15,7 @@
 #include "config/address.hpp"
 #include "log/log.hpp"
 #include "proxy/access_log.hpp"
+#include "proxy/kernel_socket.hpp"
 
 namespace pinwheel {
 
@@ -141,6 +143,11 @@ void server::open(listener& l, const tcp::endpoint& endpoint) {
     a.set_option(asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPINTVL>(interval));
     a.set_option(asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPCNT>(3));
   }
+  // Accepted connections inherit it (Linux): no setsockopt per connection. Relayed bytes
+  // leave at once rather than wait for Nagle's algorithm.
+  a.set_option(tcp::no_delay(true));
+  // accept4() is called directly and must return EAGAIN, not block, once the backlog is empty.
+  a.non_blocking(true);
   a.bind(endpoint);
   a.listen(tcp::acceptor::max_listen_connections);
   l.local = a.local_endpoint();
@@ -212,23 +219,31 @@ asio::awaitable<void> server::accept_loop(listener& l) {
       continue;
     }
     tcp::endpoint client;
-    auto [ec, socket] = co_await l.acceptor.async_accept(client, use_tuple);
+    tcp::socket socket(io_);
+    asio::error_code ec = accept_nonblocking(l.acceptor, socket, client);
+    if (ec == asio::error::would_block) {
+      // The backlog is empty: wait for the next client (the wait arms epoll once).
+      auto [wait_ec] = co_await l.acceptor.async_wait(tcp::acceptor::wait_read, use_tuple);
+      if (stopping_ || l.closed || wait_ec == asio::error::operation_aborted) break;
+      continue;
+    }
     // Even when stopping: the kernel promised this client a connection.
     if (!ec) serve(std::move(socket), client, l);
-    if (stopping_ || l.closed || ec == asio::error::operation_aborted) break;
+    if (stopping_ || l.closed) break;
     if (is_local_error(ec)) out_of_resources(ec, "accept");
     // Anything else (the client gave up before we accepted, a firewall said no) concerns
-    // that one connection: take the next at once.
+    // that one connection: take the next at once, once the sessions' handlers had their turn
+    // (as after an asynchronous accept).
+    co_await asio::post(io_, asio::use_awaitable);
   }
 }
 
 void server::accept_backlog(listener& l) {
   asio::error_code ec;
-  l.acceptor.non_blocking(true, ec);
   while (!ec) {
     tcp::endpoint client;
     tcp::socket socket(io_);
-    l.acceptor.accept(socket, client, ec);
+    ec = accept_nonblocking(l.acceptor, socket, client);
     if (!ec) serve(std::move(socket), client, l);
   }
 }

@@ -1,12 +1,15 @@
 #include "proxy/session.hpp"
 
 #include <linux/sockios.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <asio/post.hpp>
 #include <cstring>
 
 #include "common/local_error.hpp"
+#include "proxy/kernel_socket.hpp"
 #include "proxy_protocol/header_encoder.hpp"
 #include "proxy_protocol/header_parser.hpp"
 
@@ -16,12 +19,28 @@ namespace {
 
 using asio::ip::tcp;
 
-// Sockets hand bytes over at once (no Nagle delay), and synchronous reads and writes
-// return would_block instead of waiting: the relay tries them before going async.
-void tune(tcp::socket& socket) {
-  asio::error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);
-  socket.non_blocking(true, ignored);
+asio::error_code last_error() { return {errno, asio::error::get_system_category()}; }
+
+// Where a non-blocking connect stands, from one getsockopt: TCP_INFO's state tells a finished
+// connect from a wakeup that came early (Asio polls, then reads SO_ERROR: two calls).
+enum class connect_state { connecting, connected, failed };
+
+connect_state connect_progress(tcp::socket& socket, asio::error_code& ec) {
+  tcp_info info{};
+  socklen_t size = sizeof info;
+  if (::getsockopt(socket.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &size) != 0) {
+    ec = last_error();
+    return connect_state::failed;
+  }
+  if (info.tcpi_state == TCP_SYN_SENT) return connect_state::connecting;
+  if (info.tcpi_state != TCP_CLOSE) return connect_state::connected;
+  int error = 0;
+  size = sizeof error;
+  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_ERROR, &error, &size) != 0)
+    ec = last_error();
+  else
+    ec = {error != 0 ? error : ECONNREFUSED, asio::error::get_system_category()};
+  return connect_state::failed;
 }
 
 // Where a trusted peer's bytes go while its PROXY header is read: after room for the header
@@ -78,7 +97,7 @@ connection_record session::record(std::chrono::steady_clock::time_point now) con
 }
 
 void session::start() {
-  tune(downstream_);
+  // The server accepted it non-blocking, and with TCP_NODELAY from the listener.
   header_pending_ = context_.send_proxy != proxy_protocol::version::none;
   if (context_.trusted != nullptr) {
     if (trusted(*context_.trusted, peer_.address())) return read_header();
@@ -180,19 +199,39 @@ void session::connect_next() {
   ++attempts_;
   // Counted from the pick on, so concurrent least-connections picks see it.
   context_.pool.take_connection(*candidate_);
-  asio::error_code ec;
-  upstream_.open(candidate_->endpoint.protocol(), ec);
+  asio::error_code ec = open_nonblocking(upstream_, candidate_->endpoint.protocol());
   if (ec) return on_connect(ec);
-  // Before connecting: Asio then needs no second ioctl to make it non-blocking.
-  tune(upstream_);
+  // Bytes go to the backend at once (no Nagle delay).
+  upstream_.set_option(tcp::no_delay(true), ec);
   connecting_ = true;
   connect_started_ = std::chrono::steady_clock::now();
   connect_timed_out_ = false;
   activity_ = false;
   quiet_ticks_ = 0;
+  // connect() itself rather than Asio's async_connect, which polls and reads SO_ERROR once
+  // the socket is writable; connect_progress() needs one call.
+  const tcp::endpoint& to = candidate_->endpoint;
+  if (::connect(upstream_.native_handle(), to.data(), to.size()) == 0) {
+    ec = {};
+  } else {
+    ec = last_error();
+    if (ec == asio::error::in_progress || ec == asio::error::would_block) return wait_connected();
+  }
+  // Finished at once, either way: report it from a handler, as Asio would.
   ++pending_;
-  upstream_.async_connect(candidate_->endpoint, [this](const asio::error_code& ec) {
+  asio::post(upstream_.get_executor(), [this, ec] {
     on_connect(ec);
+    handler_done();
+  });
+}
+
+void session::wait_connected() {
+  ++pending_;
+  upstream_.async_wait(tcp::socket::wait_write, [this](asio::error_code ec) {
+    if (!ec && connect_progress(upstream_, ec) == connect_state::connecting)
+      wait_connected();  // woken early: the handshake goes on
+    else
+      on_connect(ec);
     handler_done();
   });
 }

@@ -147,6 +147,8 @@ class session {
   /// Applies the per-client limits; false when the connection was turned away.
   bool admit();
   void connect_next();
+  /// Waits for the connect in flight to finish, then goes on to on_connect().
+  void wait_connected();
   void on_connect(const asio::error_code& ec);
   void read(direction& d);
   void on_readable(direction& d, const asio::error_code& ec);
