@@ -109,8 +109,9 @@ owned_fd load_program(bpf_prog_type type, const char* name, std::span<const bpf_
     throw std::system_error(error, std::system_category(),
                             "direct mode: " + what + ": the verifier refused it:\n" + verifier_log);
   }
-  fail(error, what, "BPF program type SK_REUSEPORT (Linux 4.19 or later) or atomic fetch-add "
-                    "(Linux 5.12 or later)");
+  fail(error, what,
+       "BPF program type SK_REUSEPORT (Linux 4.19 or later) or atomic fetch-add "
+       "(Linux 5.12 or later)");
 }
 
 }  // namespace pinwheel::direct

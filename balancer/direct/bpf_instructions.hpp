@@ -44,8 +44,7 @@ constexpr bpf_insn mod64_reg(reg dst, reg src) {
 /// dst = the map whose descriptor is `map_fd`: a 16-byte instruction (two slots) that the
 /// loader turns into the map's address.
 constexpr std::array<bpf_insn, 2> load_map(reg dst, int map_fd) {
-  return {make(BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_FD, 0, map_fd),
-          make(0, 0, 0, 0, 0)};
+  return {make(BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_FD, 0, map_fd), make(0, 0, 0, 0, 0)};
 }
 /// dst = *(u32*)(src + off).
 constexpr bpf_insn load32(reg dst, reg src, std::int16_t off) {
@@ -70,9 +69,7 @@ constexpr bpf_insn jump_imm(std::uint8_t op, reg dst, std::int32_t imm, std::int
 /// skip `off` instructions.
 constexpr bpf_insn jump_always(std::int16_t off) { return make(BPF_JMP | BPF_JA, 0, 0, off, 0); }
 /// r0 = helper(r1, ..., r5).
-constexpr bpf_insn call(bpf_func_id helper) {
-  return make(BPF_JMP | BPF_CALL, 0, 0, 0, helper);
-}
+constexpr bpf_insn call(bpf_func_id helper) { return make(BPF_JMP | BPF_CALL, 0, 0, 0, helper); }
 /// return r0.
 constexpr bpf_insn exit_insn() { return make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
 

@@ -59,7 +59,8 @@ owned_fd make_listener_socket(const sockaddr_storage& address) {
   if (fd.get() < 0) fail("cannot create a listening socket for " + to_text(address));
   set_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
   set_option(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
-  if (address.ss_family == AF_INET6) set_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
+  if (address.ss_family == AF_INET6)
+    set_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
   return fd;
 }
 
@@ -110,8 +111,7 @@ owned_fd fill_queue(int parking, sockaddr_storage address) {
 
 }  // namespace
 
-reuseport_group::reuseport_group(const sockaddr_storage& address, std::size_t count,
-                                 int backlog) {
+reuseport_group::reuseport_group(const sockaddr_storage& address, std::size_t count, int backlog) {
   if (address.ss_family != AF_INET && address.ss_family != AF_INET6)
     throw std::invalid_argument("direct mode: the listen address must be IPv4 or IPv6");
   if (count == 0 || count > max_targets)
@@ -124,9 +124,9 @@ reuseport_group::reuseport_group(const sockaddr_storage& address, std::size_t co
   cursor_map_ = create_map(BPF_MAP_TYPE_ARRAY, "pinwheel_cursor", sizeof(std::uint32_t),
                            sizeof(std::uint64_t), 1);
   // Sockets 0..count-1, then the parking socket.
-  sockets_map_ = create_map(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, "pinwheel_socket",
-                            sizeof(std::uint32_t), sizeof(std::uint32_t),
-                            static_cast<std::uint32_t>(count + 1));
+  sockets_map_ =
+      create_map(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, "pinwheel_socket", sizeof(std::uint32_t),
+                 sizeof(std::uint32_t), static_cast<std::uint32_t>(count + 1));
   std::vector<bpf_insn> text = steering_program({.targets = targets_map_.get(),
                                                  .cursor = cursor_map_.get(),
                                                  .sockets = sockets_map_.get(),

@@ -9,8 +9,9 @@
 // the group's own (listen backlog 0, its queue kept full by one connection the group makes to
 // itself), where the kernel drops them silently; clients retransmit (1 s, then 3 s, 7 s...)
 // until set_targets() names a socket. The program is attached before the first socket
-// listens, so the kernel's hash never picks a socket. Every descriptor is close-on-exec. Not thread-safe: one owner (the event loop) calls set_targets(); the program
-// runs concurrently in the kernel and always sees a consistent-enough list (see set_targets).
+// listens, so the kernel's hash never picks a socket. Every descriptor is close-on-exec. Not
+// thread-safe: one owner (the event loop) calls set_targets(); the program runs concurrently in the
+// kernel and always sees a consistent-enough list (see set_targets).
 #pragma once
 
 #include <sys/socket.h>
@@ -62,8 +63,8 @@ class reuseport_group {
   owned_fd sockets_map_;
   owned_fd program_;
   std::vector<owned_fd> listeners_;
-  owned_fd parking_;          // the listening socket SYNs wait on while there is no target
-  owned_fd parking_filler_;   // our end of the connection that keeps its queue full
+  owned_fd parking_;         // the listening socket SYNs wait on while there is no target
+  owned_fd parking_filler_;  // our end of the connection that keeps its queue full
   std::uint16_t port_ = 0;
   std::uint32_t target_count_ = 0;
 };

