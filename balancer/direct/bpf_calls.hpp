@@ -1,0 +1,30 @@
+// The few bpf() system calls direct mode makes, without libbpf. Every failure throws a
+// std::system_error whose code is the errno and whose message says what failed and, where
+// the cause is the host (no permission, an old kernel), what to do about it.
+#pragma once
+
+#include <linux/bpf.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "direct/owned_fd.hpp"
+
+namespace pinwheel::direct {
+
+/// Creates a map (close-on-exec, as every bpf() descriptor is). `name` (at most 15 characters)
+/// shows in bpftool.
+owned_fd create_map(bpf_map_type type, const char* name, std::uint32_t key_size,
+                    std::uint32_t value_size, std::uint32_t max_entries);
+
+/// Writes one element; `flags` is BPF_ANY, BPF_NOEXIST or BPF_EXIST.
+void update_map(int map_fd, const void* key, const void* value, std::uint64_t flags = BPF_ANY);
+
+/// Reads one element into `value`.
+void read_map(int map_fd, const void* key, void* value);
+
+/// Loads a program; when the kernel refuses it, the error carries the verifier's log.
+owned_fd load_program(bpf_prog_type type, const char* name, std::span<const bpf_insn> program);
+
+}  // namespace pinwheel::direct
