@@ -55,7 +55,7 @@ void autoscaler::stop() {
 asio::awaitable<void> autoscaler::run() {
   while (!stopped_ && options_.backends.autoscaled()) {
     timer_.expires_after(options_.autoscale.interval);
-    auto [ec] = co_await timer_.async_wait(use_tuple);
+    co_await timer_.async_wait(use_tuple);  // cancelled or not, the loop condition decides
     if (stopped_ || !options_.backends.autoscaled()) break;
     tick(clock::now());
   }

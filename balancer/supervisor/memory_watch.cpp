@@ -42,7 +42,8 @@ void memory_watch::stop() {
 asio::awaitable<void> memory_watch::loop() {
   while (!stopped_) {
     timer_.expires_after(kMemoryCheckInterval);
-    auto [ec] = co_await timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    co_await timer_.async_wait(
+        asio::experimental::as_tuple(asio::use_awaitable));  // stopped_ says why
     if (stopped_) co_return;
     check();
   }

@@ -244,7 +244,7 @@ TEST(AccessLog, APathThatCannotBeWrittenIsAStartUpError) {
       "pinwheel.toml",
       "[balancer]\nlisten = \"127.0.0.1:0\"\n[backends]\nservers = [\"127.0.0.1:1\"]\n"
       "[access_log]\nenabled = true\npath = \"/nonexistent-pinwheel-dir/access.log\"\n");
-  child_process p({PINWHEEL_BIN, "--config", config});
+  child_process p({PINWHEEL_BIN, "--config", config, "--metrics-listen", "127.0.0.1:0"});
   EXPECT_EQ(p.wait_exit(10s), 2) << p.output();
   EXPECT_NE(p.output().find(config +
                             ":7:8: [access_log] path: cannot open "
