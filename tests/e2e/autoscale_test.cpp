@@ -36,15 +36,6 @@ std::string autoscale_config() {
          kAdmin;
 }
 
-// `pinwheel ctl --config FILE ARGS...`: its output.
-std::string ctl(const running_balancer& p, std::vector<std::string> args) {
-  std::vector<std::string> argv{PINWHEEL_BIN, "ctl", "--config", p.config_path()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  child_process c(argv);
-  c.wait_exit(15s);
-  return c.output();
-}
-
 struct backend_row {
   pid_t pid = 0;
   long total = 0;
@@ -53,7 +44,7 @@ struct backend_row {
 // Backend name -> pid and connections served, from `ctl status --json`.
 std::map<std::string, backend_row> backends(const running_balancer& p) {
   std::map<std::string, backend_row> out;
-  std::string json = ctl(p, {"status", "--json"});
+  std::string json = run_ctl(p, {"status", "--json"}).output;
   std::regex entry(R"rx(\{"name":"([^"]+)"[^}]*"pid":(\d+)[^}]*"total":(\d+))rx");
   for (std::sregex_iterator it(json.begin(), json.end(), entry), end; it != end; ++it)
     out[(*it)[1]] = {std::stoi((*it)[2]), std::stol((*it)[3])};
@@ -113,7 +104,7 @@ TEST(Autoscale, CpuBoundLoadScalesUpThenBackDownWithNoFailedRequest) {
   running_balancer pinwheel(autoscale_config(), 1);
   auto& log = pinwheel.process();
   ASSERT_TRUE(log.wait_for_line("auto-scaling between 1 and 2 backends", 5s)) << log.output();
-  EXPECT_NE(ctl(pinwheel, {"status"}).find("auto-scaling: 1 backend(s), min 1, max 2"),
+  EXPECT_NE(run_ctl(pinwheel, {"status"}).output.find("auto-scaling: 1 backend(s), min 1, max 2"),
             std::string::npos);
 
   // Four clients on one single-threaded backend: one request served, three waiting.
@@ -127,11 +118,11 @@ TEST(Autoscale, CpuBoundLoadScalesUpThenBackDownWithNoFailedRequest) {
   int before = load.ok();
   ASSERT_TRUE(wait_until([&] { return load.ok() >= before + 10; }, 10s));
   std::map<std::string, backend_row> running = backends(pinwheel);
-  ASSERT_EQ(running.size(), 2u) << ctl(pinwheel, {"status"});
+  ASSERT_EQ(running.size(), 2u) << run_ctl(pinwheel, {"status"}).output;
   pid_t added = running["1"].pid;
   ASSERT_GT(added, 0);
   EXPECT_GT(running["1"].total, 0) << "the added backend served nothing";
-  EXPECT_NE(ctl(pinwheel, {"status"}).find("auto-scaling: 2 backend(s), min 1, max 2"),
+  EXPECT_NE(run_ctl(pinwheel, {"status"}).output.find("auto-scaling: 2 backend(s), min 1, max 2"),
             std::string::npos);
   std::string metrics = http_get(pinwheel.metrics_port(), "/metrics").body;
   EXPECT_NE(metrics.find("\npinwheel_backends_desired 2\n"), std::string::npos) << metrics;
@@ -167,20 +158,20 @@ TEST(Autoscale, AReloadMovesTheCountIntoTheNewRangeOrTurnsScalingOff) {
   // the new min.
   std::ofstream(pinwheel.config_path(), std::ios::trunc)
       << demo_config(3, "round-robin", "", "min = 2\nmax = 3\n") + slow + kAdmin;
-  std::string reply = ctl(pinwheel, {"reload"});
+  std::string reply = run_ctl(pinwheel, {"reload"}).output;
   EXPECT_NE(reply.find("auto-scaling 2 to 3; 1 backend(s) added"), std::string::npos) << reply;
   ASSERT_TRUE(pinwheel.wait_backends_up(2)) << log.output();
-  EXPECT_NE(ctl(pinwheel, {"status"}).find("auto-scaling: 2 backend(s), min 2, max 3"),
+  EXPECT_NE(run_ctl(pinwheel, {"status"}).output.find("auto-scaling: 2 backend(s), min 2, max 3"),
             std::string::npos);
 
   // count = 1 with no min and max: auto-scaling off, the count is the file's again.
   std::ofstream(pinwheel.config_path(), std::ios::trunc) << demo_config(1, "round-robin") + kAdmin;
-  reply = ctl(pinwheel, {"reload"});
+  reply = run_ctl(pinwheel, {"reload"}).output;
   EXPECT_NE(reply.find("auto-scaling off; 1 backend(s) removed"), std::string::npos) << reply;
   ASSERT_TRUE(log.wait_for_line("backend 1 removed", 10s)) << log.output();
   ASSERT_TRUE(log.wait_for_line(R"(auto-scaling off \(\[backends\] min and max)", 5s))
       << log.output();
-  std::string status = ctl(pinwheel, {"status"});
+  std::string status = run_ctl(pinwheel, {"status"}).output;
   EXPECT_EQ(status.find("auto-scaling"), std::string::npos) << status;
   EXPECT_EQ(backends(pinwheel).size(), 1u);
 }

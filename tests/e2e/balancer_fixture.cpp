@@ -119,6 +119,16 @@ own_backend::own_backend(int index, const std::vector<std::string>& extra_args)
   port = static_cast<std::uint16_t>(std::stoi((*line)[1]));
 }
 
+ctl_result run_ctl(const running_balancer& p, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{PINWHEEL_BIN, "ctl", "--config", p.config_path()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  child_process c(argv);
+  ctl_result r;
+  r.code = c.wait_exit(15s).value_or(-1);
+  r.output = c.output();
+  return r;
+}
+
 std::string raw_config(std::uint16_t port, const std::string& extra_balancer) {
   return "[balancer]\nlisten = \"127.0.0.1:0\"\n" + extra_balancer +
          "[backends]\nservers = [\"127.0.0.1:" + std::to_string(port) +

@@ -85,6 +85,15 @@ struct own_backend {
   std::uint16_t port = 0;
 };
 
+/// What `pinwheel ctl` printed and its exit status (-1 if it did not end within 15 s).
+struct ctl_result {
+  int code = -1;
+  std::string output;
+};
+
+/// Runs `pinwheel ctl --config FILE ARGS...` against `p`'s config.
+ctl_result run_ctl(const running_balancer& p, const std::vector<std::string>& args);
+
 /// A config balancing one server Pinwheel does not spawn (`servers`), health checks off, so
 /// the test sees the upstream side exactly.
 std::string raw_config(std::uint16_t port, const std::string& extra_balancer = "");

@@ -36,22 +36,6 @@ std::string socket_of(const running_balancer& p) {
   return dir + "/admin.sock";
 }
 
-struct ctl_result {
-  int code = -1;
-  std::string output;
-};
-
-// Runs `pinwheel ctl --config FILE ARGS...`.
-ctl_result ctl(const running_balancer& p, std::vector<std::string> args) {
-  std::vector<std::string> argv{PINWHEEL_BIN, "ctl", "--config", p.config_path()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  child_process c(argv);
-  ctl_result r;
-  r.code = c.wait_exit(15s).value_or(-1);
-  r.output = c.output();
-  return r;
-}
-
 // One request line sent on the raw admin socket; the whole reply.
 std::string raw_admin(const std::string& path, const std::string& bytes) {
   unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -67,7 +51,7 @@ std::string raw_admin(const std::string& path, const std::string& bytes) {
 // Backend name -> pid, from `ctl status --json`.
 std::map<std::string, pid_t> pids(const running_balancer& p) {
   std::map<std::string, pid_t> out;
-  std::string json = ctl(p, {"status", "--json"}).output;
+  std::string json = run_ctl(p, {"status", "--json"}).output;
   std::regex entry(R"rx(\{"name":"([^"]+)"[^}]*"pid":(\d+))rx");
   for (std::sregex_iterator it(json.begin(), json.end(), entry), end; it != end; ++it)
     out[(*it)[1]] = std::stoi((*it)[2]);
@@ -76,7 +60,7 @@ std::map<std::string, pid_t> pids(const running_balancer& p) {
 
 // Whether every backend is up and enabled (from the status table).
 bool all_up_and_enabled(const running_balancer& p, std::size_t count) {
-  std::string json = ctl(p, {"status", "--json"}).output;
+  std::string json = run_ctl(p, {"status", "--json"}).output;
   std::size_t up = 0, entries = 0;
   for (std::size_t at = json.find("\"name\""); at != std::string::npos;
        at = json.find("\"name\"", at + 1)) {
@@ -89,7 +73,7 @@ bool all_up_and_enabled(const running_balancer& p, std::size_t count) {
 
 TEST(Ctl, StatusShowsEveryBackendAsTableAndJson) {
   running_balancer pinwheel(ops_config(2), 2);
-  ctl_result table = ctl(pinwheel, {"status"});
+  ctl_result table = run_ctl(pinwheel, {"status"});
   EXPECT_EQ(table.code, 0) << table.output;
   EXPECT_NE(table.output.find("BACKEND"), std::string::npos) << table.output;
   EXPECT_TRUE(std::regex_search(table.output, std::regex(R"(\n0 .* up +enabled +\d+ )")))
@@ -105,31 +89,31 @@ TEST(Ctl, StatusShowsEveryBackendAsTableAndJson) {
 
 TEST(Ctl, DrainDisableAndEnableSteerNewConnections) {
   running_balancer pinwheel(ops_config(2), 2);
-  EXPECT_EQ(ctl(pinwheel, {"drain", "0"}).code, 0);
+  EXPECT_EQ(run_ctl(pinwheel, {"drain", "0"}).code, 0);
   for (int i = 0; i < 6; ++i) EXPECT_EQ(ask_whoami(pinwheel.port()).index, 1);
-  ctl_result disabled = ctl(pinwheel, {"disable", "1"});
+  ctl_result disabled = run_ctl(pinwheel, {"disable", "1"});
   EXPECT_EQ(disabled.code, 0) << disabled.output;
-  EXPECT_EQ(ctl(pinwheel, {"enable", "0"}).code, 0);
+  EXPECT_EQ(run_ctl(pinwheel, {"enable", "0"}).code, 0);
   for (int i = 0; i < 6; ++i) EXPECT_EQ(ask_whoami(pinwheel.port()).index, 0);
-  EXPECT_EQ(ctl(pinwheel, {"enable", "1"}).code, 0);
+  EXPECT_EQ(run_ctl(pinwheel, {"enable", "1"}).code, 0);
   std::set<int> seen;
   for (int i = 0; i < 6; ++i) seen.insert(ask_whoami(pinwheel.port()).index);
   EXPECT_EQ(seen, (std::set<int>{0, 1}));
-  ctl_result unknown = ctl(pinwheel, {"drain", "nobody"});
+  ctl_result unknown = run_ctl(pinwheel, {"drain", "nobody"});
   EXPECT_EQ(unknown.code, 1);
   EXPECT_NE(unknown.output.find("error: no backend \"nobody\""), std::string::npos);
 }
 
 TEST(Ctl, StrategySwitchesLive) {
   running_balancer pinwheel(ops_config(2, "least-connections"), 2);
-  ctl_result r = ctl(pinwheel, {"strategy", "round-robin"});
+  ctl_result r = run_ctl(pinwheel, {"strategy", "round-robin"});
   EXPECT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(ctl(pinwheel, {"status", "--json"}).output.find("\"strategy\":\"round-robin\""),
+  EXPECT_NE(run_ctl(pinwheel, {"status", "--json"}).output.find("\"strategy\":\"round-robin\""),
             std::string::npos);
   std::set<int> seen;
   for (int i = 0; i < 4; ++i) seen.insert(ask_whoami(pinwheel.port()).index);
   EXPECT_EQ(seen.size(), 2u);
-  ctl_result bad = ctl(pinwheel, {"strategy", "fastest"});
+  ctl_result bad = run_ctl(pinwheel, {"strategy", "fastest"});
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.output.find("is not a strategy"), std::string::npos) << bad.output;
 }
@@ -148,7 +132,7 @@ TEST(Ctl, GarbageOversizedUnknownAndSilentClientsGetOneLineErrors) {
   std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
   ASSERT_EQ(::connect(silent.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
   auto started = std::chrono::steady_clock::now();
-  EXPECT_EQ(ctl(pinwheel, {"status"}).code, 0);
+  EXPECT_EQ(run_ctl(pinwheel, {"status"}).code, 0);
   EXPECT_EQ(ask_whoami(pinwheel.port()).index, 0);
   EXPECT_EQ(read_all(silent.get(), 5s), "error: no command line within 400ms\n");
   EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
@@ -161,7 +145,7 @@ TEST(Ctl, GarbageOversizedUnknownAndSilentClientsGetOneLineErrors) {
   }
   EXPECT_EQ(read_all(many.back().get(), 5s).rfind("error: too many admin clients", 0), 0u);
   EXPECT_TRUE(pinwheel.process().running());
-  EXPECT_EQ(ctl(pinwheel, {"frobnicate"}).code, 2) << "ctl itself refuses an unknown verb";
+  EXPECT_EQ(run_ctl(pinwheel, {"frobnicate"}).code, 2) << "ctl itself refuses an unknown verb";
 }
 
 TEST(RollingRestart, OneBackendAndThenAllUnderLoadWithoutAFailedRequest) {
@@ -171,7 +155,7 @@ TEST(RollingRestart, OneBackendAndThenAllUnderLoadWithoutAFailedRequest) {
   load_loop load(pinwheel.port(), 4);
   ASSERT_TRUE(wait_until([&] { return load.succeeded() > 20; }, 10s));
 
-  ctl_result one = ctl(pinwheel, {"restart", "1"});
+  ctl_result one = run_ctl(pinwheel, {"restart", "1"});
   EXPECT_EQ(one.code, 0) << one.output;
   ASSERT_TRUE(wait_until(
       [&] { return pids(pinwheel)["1"] != before["1"] && all_up_and_enabled(pinwheel, 3); }, 20s,
@@ -180,7 +164,7 @@ TEST(RollingRestart, OneBackendAndThenAllUnderLoadWithoutAFailedRequest) {
   auto middle = pids(pinwheel);
   EXPECT_EQ(middle["0"], before["0"]) << "only backend 1 restarted";
 
-  ctl_result all = ctl(pinwheel, {"restart-all"});
+  ctl_result all = run_ctl(pinwheel, {"restart-all"});
   EXPECT_EQ(all.code, 0) << all.output;
   ASSERT_TRUE(wait_until(
       [&] {
@@ -221,7 +205,7 @@ TEST(RollingRestart, RestartAllUnderOpenLoopLoadLosesNothing) {
                          "--rate", "200", "--duration", "6s", "--timeout", "3s", "--mix",
                          "GET /fast", "--json", json_path, "--quiet", "--no-progress"});
   ASSERT_TRUE(wait_until([&] { return ask_whoami(pinwheel.port()).pid > 0; }, 2s));
-  EXPECT_EQ(ctl(pinwheel, {"restart-all"}).code, 0);
+  EXPECT_EQ(run_ctl(pinwheel, {"restart-all"}).code, 0);
   ASSERT_TRUE(wait_until(
       [&] {
         auto now = pids(pinwheel);
@@ -271,7 +255,7 @@ TEST(Reload, ScaleUpDownAndNewCommandUnderLoadWithoutAFailedRequest) {
 
   // Scale down with ctl reload: the removed one drains, then stops.
   rewrite(pinwheel, ops_config(2, "least-connections"));
-  ctl_result down = ctl(pinwheel, {"reload"});
+  ctl_result down = run_ctl(pinwheel, {"reload"});
   EXPECT_EQ(down.code, 0) << down.output;
   EXPECT_NE(down.output.find("strategy round-robin -> least-connections"), std::string::npos)
       << down.output;
@@ -283,7 +267,7 @@ TEST(Reload, ScaleUpDownAndNewCommandUnderLoadWithoutAFailedRequest) {
   std::string with_host = ops_config(2, "least-connections");
   with_host.replace(with_host.find("\"--port\""), 0, "\"--host\", \"127.0.0.1\", ");
   rewrite(pinwheel, with_host);
-  ctl_result changed = ctl(pinwheel, {"reload"});
+  ctl_result changed = run_ctl(pinwheel, {"reload"});
   EXPECT_NE(changed.output.find("2 backend(s) to restart"), std::string::npos) << changed.output;
   ASSERT_TRUE(wait_until(
       [&] {
@@ -304,7 +288,7 @@ TEST(Reload, AnInvalidConfigIsRejectedWithItsLineAndNothingChanges) {
   std::string bad = ops_config(2);
   bad.replace(bad.find("strategy = \"round-robin\""), 24, "strategy = \"fastest\"");
   rewrite(pinwheel, bad);
-  ctl_result r = ctl(pinwheel, {"reload"});
+  ctl_result r = run_ctl(pinwheel, {"reload"});
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(std::regex_search(
       r.output,
@@ -313,16 +297,16 @@ TEST(Reload, AnInvalidConfigIsRejectedWithItsLineAndNothingChanges) {
       << r.output;
   EXPECT_TRUE(pinwheel.process().wait_for_line("reload rejected, nothing changed", 2s));
   EXPECT_EQ(pids(pinwheel), before);
-  EXPECT_NE(ctl(pinwheel, {"status", "--json"}).output.find("round-robin"), std::string::npos);
+  EXPECT_NE(run_ctl(pinwheel, {"status", "--json"}).output.find("round-robin"), std::string::npos);
   // A key only a restart applies is named; the rest is applied.
   rewrite(pinwheel, ops_config(2, "least-connections", "max_connections = 77\n"));
-  r = ctl(pinwheel, {"reload"});
+  r = run_ctl(pinwheel, {"reload"});
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("needs a restart of Pinwheel (running values kept): "
                           "balancer.max_connections"),
             std::string::npos)
       << r.output;
-  EXPECT_NE(ctl(pinwheel, {"status", "--json"}).output.find("least-connections"),
+  EXPECT_NE(run_ctl(pinwheel, {"status", "--json"}).output.find("least-connections"),
             std::string::npos);
 }
 
@@ -334,7 +318,7 @@ TEST(Reload, ANewListenAddressIsBoundBeforeTheOldClosesAndOpenConnectionsCarryOn
   std::string moved = ops_config(1);
   moved.replace(moved.find("127.0.0.1:0"), 11, "127.0.0.1:" + std::to_string(new_port));
   rewrite(pinwheel, moved);
-  ctl_result r = ctl(pinwheel, {"reload"});
+  ctl_result r = run_ctl(pinwheel, {"reload"});
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(ask_whoami(new_port).index, 0);
   EXPECT_THROW(ask_whoami(old_port), std::runtime_error) << "the old address is closed";

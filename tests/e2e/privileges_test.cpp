@@ -58,15 +58,6 @@ std::uint16_t free_privileged_port() {
   throw std::runtime_error("no free port below 1024 on 127.0.0.1");
 }
 
-// `pinwheel ctl --config FILE ARGS...`: its output.
-std::string ctl(const running_balancer& p, std::vector<std::string> args) {
-  std::vector<std::string> argv{PINWHEEL_BIN, "ctl", "--config", p.config_path()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  child_process c(argv);
-  c.wait_exit(15s);
-  return c.output();
-}
-
 struct backend_status {
   pid_t pid = 0;
   std::uint16_t port = 0;
@@ -77,7 +68,7 @@ struct backend_status {
 // Backend name -> what `ctl status --json` says of it.
 std::map<std::string, backend_status> status_of(const running_balancer& p) {
   std::map<std::string, backend_status> out;
-  std::string json = ctl(p, {"status", "--json"});
+  std::string json = run_ctl(p, {"status", "--json"}).output;
   std::regex entry(
       R"rx(\{"name":"([^"]+)","address":"[^"]*:(\d+)","state":"([a-z_]+)"[^}]*"pid":(\d+)[^}]*"memory_restarts":(\d+))rx");
   for (std::sregex_iterator it(json.begin(), json.end(), entry), end; it != end; ++it) {
