@@ -61,7 +61,9 @@ cpu_assignment assign_cpus(const std::vector<int>& allowed, std::optional<int> b
     }
   }
 
-  int backends = count > 0 ? count : std::max<int>(1, static_cast<int>(pool.size()));
+  // By default one per core left, but never fewer than two: one backend balances nothing, and
+  // a second answers while the first is busy even when they share a core (a 2-core host).
+  int backends = count > 0 ? count : std::max<int>(2, static_cast<int>(pool.size()));
   if (pool.empty()) {
     // A single core: everyone shares it.
     pool.push_back(plan.balancer);

@@ -80,7 +80,7 @@ struct server_options {
 constexpr unsigned kMaxWeight = 256;
 
 struct backends_options {
-  /// Backends to spawn; 0 means one per core left after the balancer's (at least one).
+  /// Backends to spawn; 0 means one per core left after the balancer's (at least two).
   int count = 0;
   /// argv of a backend; {port}, {index} and {cpu} are substituted.
   std::vector<std::string> command;

@@ -57,8 +57,15 @@ TEST(CpuPlan, MoreBackendsThanCoresWrapAroundWithAWarning) {
 TEST(CpuPlan, ASingleCoreIsSharedByEveryone) {
   auto plan = assign_cpus({0}, std::nullopt, 0, {});
   EXPECT_EQ(plan.balancer, 0);
-  EXPECT_EQ(plan.backends, (cpus{0}));
+  EXPECT_EQ(plan.backends, (cpus{0, 0}));
   EXPECT_NE(plan.warning, "");
+}
+
+TEST(CpuPlan, TwoCoresStillGetTwoBackendsSharingTheSecondWithAWarning) {
+  auto plan = assign_cpus({0, 1}, std::nullopt, 0, {});
+  EXPECT_EQ(plan.balancer, 0);
+  EXPECT_EQ(plan.backends, (cpus{1, 1}));
+  EXPECT_EQ(plan.warning, "2 backends on 1 core(s): backends share cores");
 }
 
 TEST(CpuPlan, ExplicitBackendCoresAreUsedInOrder) {

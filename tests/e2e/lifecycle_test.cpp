@@ -323,8 +323,9 @@ TEST(Lifecycle, TooLowADescriptorLimitIsWarnedAbout) {
       write_temp_file("limit.toml",
                       "[balancer]\nlisten = \"127.0.0.1:0\"\nmax_connections = 10000\n"
                       "[backends]\nservers = [\"127.0.0.1:1\", \"127.0.0.1:2\"]\n");
-  auto [code, output] = run_pinwheel_with(
-      {"/usr/bin/prlimit", "--nofile=1024:1024", PINWHEEL_BIN, "--check", "--config", path});
+  auto [code, output] =
+      run_pinwheel_with({"/usr/bin/prlimit", "--nofile=1024:1024", PINWHEEL_BIN, "--check",
+                         "--config", path, "--metrics-listen", "127.0.0.1:0"});
   EXPECT_EQ(code, 0) << output;
   EXPECT_NE(
       output.find("warning: the open-file limit (1024) fits 476 connections, not "
@@ -345,8 +346,9 @@ TEST(Lifecycle, TheSoftDescriptorLimitIsRaisedToTheHardOne) {
       write_temp_file("limit.toml",
                       "[balancer]\nlisten = \"127.0.0.1:0\"\nmax_connections = 2000\n"
                       "[backends]\nservers = [\"127.0.0.1:1\", \"127.0.0.1:2\"]\n");
-  auto [code, output] = run_pinwheel_with(
-      {"/usr/bin/prlimit", "--nofile=1024:8192", PINWHEEL_BIN, "--check", "--config", path});
+  auto [code, output] =
+      run_pinwheel_with({"/usr/bin/prlimit", "--nofile=1024:8192", PINWHEEL_BIN, "--check",
+                         "--config", path, "--metrics-listen", "127.0.0.1:0"});
   EXPECT_EQ(code, 0) << output;
   EXPECT_NE(output.find("open files      limit 8192, up to 4072 needed"), std::string::npos)
       << output;
