@@ -244,11 +244,11 @@ void balancer::open_direct_listeners() {
   steering_->refresh();
   health_.route_probes([this](const backend& b, asio::ip::tcp::socket& socket,
                               std::error_code& ec) { return route_probe(b, socket, ec); });
-  log("direct mode: ", pool_.members().size(), " listening socket(s) on ",
-      to_string(asio::ip::tcp::endpoint(listen.address(), direct_group_->port())),
-      ", one per backend; the kernel hands each connection to the one Pinwheel's program picks "
-      "(pid ",
-      ::getpid(), ", cpu ", plan_.balancer_cpu, ", strategy ", options_.balancer.strategy, ")");
+  log("listening on ", to_string(asio::ip::tcp::endpoint(listen.address(), direct_group_->port())),
+      " (pid ", ::getpid(), ", cpu ", plan_.balancer_cpu, ", strategy ", options_.balancer.strategy,
+      ", ", pool_.members().size(),
+      " backend(s); direct mode: one listening socket per backend, and the kernel hands each "
+      "connection to the one Pinwheel's program picks)");
 }
 
 std::function<void()> balancer::route_probe(const backend& b, asio::ip::tcp::socket& socket,
