@@ -93,7 +93,8 @@ class reuseport_group {
   /// Connections the program steered to socket i since the group was made: every selection
   /// but a probe's (rotation and hash alike). Read from the kernel at each call (one bpf()).
   std::uint64_t steered(std::size_t socket) const;
-  /// SYNs parked (no target, or hash mode without a table), retransmissions included.
+  /// SYNs parked (no target, or hash mode without a table), retransmissions included; the
+  /// group's own connection that fills the parking queue is not counted.
   std::uint64_t parked() const;
 
   /// Where a process on this host connects to reach the group: its address and port, the

@@ -114,6 +114,18 @@ TEST(ReuseportGroup, AProbeReachesItsSocketWhateverTheTargets) {
   EXPECT_EQ(group->steered(1), 0u);
 }
 
+TEST(ReuseportGroup, AnIpv6ProbeReachesItsSocket) {
+  MAKE_V6_GROUP_OR_SKIP(group, 2);
+  const std::uint32_t targets[] = {0};
+  group->set_targets(targets);
+  probe_socket probe = open_probe(*group, 1);
+  const sockaddr_storage& to = probe.destination;
+  ASSERT_EQ(to.ss_family, AF_INET6);
+  ::connect(probe.fd.get(), reinterpret_cast<const sockaddr*>(&to), length_of(to));
+  EXPECT_EQ(accept_one(*group, 2s), 1);
+  EXPECT_EQ(connect_outcome(probe.fd.get(), 1s), 0);
+}
+
 TEST(ReuseportGroup, AProbeIsNotParked) {
   MAKE_GROUP_OR_SKIP(group, 2);
   probe_socket probe = open_probe(*group, 0);
