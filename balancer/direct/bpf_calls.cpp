@@ -96,6 +96,25 @@ void update_array_elements(int map_fd, std::span<const std::uint32_t> keys, cons
     update_map(map_fd, &keys[i], bytes + i * value_size);
 }
 
+void read_array_elements(int map_fd, std::uint32_t count, void* values, std::size_t value_size) {
+  if (count == 0) return;
+  std::vector<std::uint32_t> keys(count);
+  std::uint32_t next = 0;
+  bpf_attr attr{};
+  attr.batch.out_batch = address_of(&next);
+  attr.batch.map_fd = static_cast<std::uint32_t>(map_fd);
+  attr.batch.keys = address_of(keys.data());
+  attr.batch.values = address_of(values);
+  attr.batch.count = count;
+  // ENOENT: the map's end was reached, with every element read.
+  if ((bpf(BPF_MAP_LOOKUP_BATCH, attr) == 0 || errno == ENOENT) && attr.batch.count == count)
+    return;
+  if (errno != EINVAL && errno != EOPNOTSUPP && errno != 524 && errno != ENOENT)
+    fail(errno, "cannot read BPF map elements");
+  auto* bytes = static_cast<unsigned char*>(values);
+  for (std::uint32_t key = 0; key < count; ++key) read_map(map_fd, &key, bytes + key * value_size);
+}
+
 void delete_map_element(int map_fd, const void* key) {
   bpf_attr attr{};
   attr.map_fd = static_cast<std::uint32_t>(map_fd);

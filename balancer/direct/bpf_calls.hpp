@@ -28,6 +28,10 @@ void update_map(int map_fd, const void* key, const void* value, std::uint64_t fl
 void update_array_elements(int map_fd, std::span<const std::uint32_t> keys, const void* values,
                            std::size_t value_size);
 
+/// Reads elements 0..count-1 of an ARRAY map into `values` (count * value_size bytes): one
+/// BPF_MAP_LOOKUP_BATCH call where the kernel has it, else one lookup per element.
+void read_array_elements(int map_fd, std::uint32_t count, void* values, std::size_t value_size);
+
 /// Deletes one element of a HASH map; a missing one is not an error.
 void delete_map_element(int map_fd, const void* key);
 

@@ -261,6 +261,13 @@ std::uint64_t reuseport_group::steered(std::size_t socket) const {
   return count;
 }
 
+std::vector<std::uint64_t> reuseport_group::steered_counts() const {
+  std::vector<std::uint64_t> counts(listeners_.size());
+  read_array_elements(steered_map_.get(), static_cast<std::uint32_t>(counts.size()), counts.data(),
+                      sizeof(std::uint64_t));
+  return counts;
+}
+
 std::uint64_t reuseport_group::parked() const {
   const auto key = static_cast<std::uint32_t>(listeners_.size());
   std::uint64_t count = 0;

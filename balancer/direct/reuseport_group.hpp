@@ -91,8 +91,12 @@ class reuseport_group {
   void forget_probe(std::uint16_t local_port);
 
   /// Connections the program steered to socket i since the group was made: every selection
-  /// but a probe's (rotation and hash alike). Read from the kernel at each call (one bpf()).
+  /// but a probe's (rotation and hash alike). It counts SYNs: one the kernel drops after the
+  /// selection (that socket's queue full) and the client retransmits counts again. Read from
+  /// the kernel at each call (one bpf()).
   std::uint64_t steered(std::size_t socket) const;
+  /// steered(i) of every socket, index i: one bpf() call for all.
+  std::vector<std::uint64_t> steered_counts() const;
   /// SYNs parked (no target, or hash mode without a table), retransmissions included; the
   /// group's own connection that fills the parking queue is not counted.
   std::uint64_t parked() const;

@@ -147,6 +147,7 @@ TEST(ReuseportGroup, CountsTheConnectionsSteeredToEachSocket) {
   EXPECT_EQ(group->steered(1), 2u);
   EXPECT_EQ(group->steered(2), 0u);
   EXPECT_EQ(group->parked(), 0u);
+  EXPECT_EQ(group->steered_counts(), (std::vector<std::uint64_t>{4, 2, 0}));
   EXPECT_THROW(group->steered(3), std::invalid_argument);
 
   // No target: the SYN is parked, and counted there.
