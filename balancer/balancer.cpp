@@ -45,6 +45,20 @@ constexpr std::size_t kLargeBudget = 64 * 1024 * 1024 / kLargeBufferSize;
 // Client addresses the per-client limiter tracks beyond one per open connection (about 70
 // bytes each): the recent clients whose rate state is kept.
 constexpr std::size_t kLimiterSpare = 65'536;
+// Direct mode's least-busy: a backend whose run time advanced this share of the wall clock,
+// over a window this long, is on CPU. The kernel accounts run time in 4 ms ticks, and a
+// waiting process's delay only when it runs again: over shorter windows, or at the load
+// tracker's own 0.9, a backend spinning the whole time now and then reads as idle.
+constexpr double kBusyCpuShare = 0.75;
+constexpr std::chrono::milliseconds kBusyCpuWindow{40};
+
+// Least-busy's levels: 0 idle; 1 its queue holds connections it does not take; 2 on CPU. A
+// backend on CPU is busier than one whose queue merely holds a few connections: a burst of
+// new connections fills an idle backend's queue for a moment too.
+int busy_level(const direct::backend_load& load) {
+  if (!load.busy) return 0;
+  return load.cpu_share && *load.cpu_share >= kBusyCpuShare ? 2 : 1;
+}
 
 backend backend_for(const backend_plan& p, std::string name, const options& o) {
   backend b;
@@ -242,12 +256,12 @@ void balancer::open_direct_listeners() {
     steering_->assign(b, i);
   }
   pool_.set_listener(&*steering_);
-  load_.emplace(pool_.members().size());
+  load_.emplace(pool_.members().size(), direct::busy_rule{1, kBusyCpuShare, kBusyCpuWindow});
   for (std::size_t i = 0; i < pool_.members().size(); ++i)
     load_->watch_listener(i, direct_group_->listener_fd(i));
-  steering_->set_busy_test([this](const backend& b) {
+  steering_->set_busyness([this](const backend& b) {
     int socket = steering_->socket_of(b);
-    return socket >= 0 && load_->load(static_cast<std::size_t>(socket)).busy;
+    return socket < 0 ? 0 : busy_level(load_->load(static_cast<std::size_t>(socket)));
   });
   steering_->refresh();
   spawn_background(io_, watch_load(), "least-busy sampling");
@@ -286,7 +300,7 @@ std::function<void()> balancer::route_probe(const backend& b, asio::ip::tcp::soc
 
 asio::awaitable<void> balancer::watch_load() {
   asio::steady_timer timer(io_);
-  std::vector<bool> was_busy(pool_.members().size(), false);
+  std::vector<int> was(pool_.members().size(), 0);
   for (;;) {
     // Least-busy steers by these readings; the other strategies need none.
     bool sampling = steering_->kind() == direct::steering_kind::least_busy;
@@ -298,10 +312,10 @@ asio::awaitable<void> balancer::watch_load() {
     for (std::size_t i = 0; i < pool_.members().size(); ++i)
       load_->watch_process(i, pool_.members()[i]->process.pid);
     load_->sample();
-    for (std::size_t i = 0; i < was_busy.size(); ++i) {
-      bool busy = load_->load(i).busy;
-      changed = changed || busy != was_busy[i];
-      was_busy[i] = busy;
+    for (std::size_t i = 0; i < was.size(); ++i) {
+      int now = busy_level(load_->load(i));
+      changed = changed || now != was[i];
+      was[i] = now;
     }
     if (changed) steering_->refresh();
   }

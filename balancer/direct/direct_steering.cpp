@@ -1,5 +1,8 @@
 #include "direct/direct_steering.hpp"
 
+#include <algorithm>
+#include <limits>
+
 #include "direct/smooth_weights.hpp"
 
 namespace pinwheel::direct {
@@ -38,19 +41,21 @@ void direct_steering::refresh() {
   hash_.reset();
   if (group_.mode() != steering_mode::rotate) group_.set_mode(steering_mode::rotate);
   // weights[i]: socket i's share; 0 for sockets whose backend may not take connections.
+  // Least-busy keeps only the targets of the lowest busyness found (0: idle), so with every
+  // target busy it spreads over the least busy of them rather than wait.
   std::vector<std::uint32_t> weights(group_.size(), 0);
-  std::vector<std::uint32_t> idle(group_.size(), 0);
-  bool any_idle = false;
+  std::vector<int> level(group_.size(), 0);
+  int lowest = std::numeric_limits<int>::max();
   for (const backend* b : pool_.members()) {
     auto it = sockets_.find(b);
     if (it == sockets_.end() || !b->usable() || b->weight == 0) continue;
     weights[it->second] = b->weight;
-    if (kind_ == steering_kind::least_busy && busy_ && busy_(*b)) continue;
-    idle[it->second] = b->weight;
-    any_idle = true;
+    if (kind_ == steering_kind::least_busy && busyness_) level[it->second] = busyness_(*b);
+    lowest = std::min(lowest, level[it->second]);
   }
-  // Least-busy with every target busy: spread over all of them rather than wait.
-  if (kind_ == steering_kind::least_busy && any_idle) weights = idle;
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    if (level[i] > lowest) weights[i] = 0;
+  }
   std::vector<std::uint32_t> slots = smooth_weighted_slots(weights, reuseport_group::max_targets);
   if (written_once_ && slots == written_) return;
   group_.set_targets(slots);

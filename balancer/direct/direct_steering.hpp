@@ -2,8 +2,8 @@
 // program steers new connections by (reuseport_group::set_targets).
 //
 // A backend is a target while it is usable (healthy, enabled) with a weight above 0; round-
-// robin repeats it by weight (smooth weighted round-robin), least-busy leaves out the
-// backends the busy test names, unless every target is busy; source-hash writes proxy mode's
+// robin repeats it by weight (smooth weighted round-robin), least-busy keeps only the least
+// busy targets (see set_busyness); source-hash writes proxy mode's
 // own lookup table (source_hash::resolved_slots), so a client reaches the same backend in
 // either mode. With no target, new connections
 // wait in the kernel (see reuseport_group). The pool tells it of every change through
@@ -37,8 +37,11 @@ class direct_steering : public pool_events {
   void set_kind(steering_kind kind);
   steering_kind kind() const { return kind_; }
 
-  /// What least-busy asks of each target; unset: nothing is busy.
-  void set_busy_test(std::function<bool(const backend&)> busy) { busy_ = std::move(busy); }
+  /// How busy least-busy takes each target to be (0: idle; higher: busier); it steers to
+  /// those of the lowest level. Unset: all idle.
+  void set_busyness(std::function<int(const backend&)> busyness) {
+    busyness_ = std::move(busyness);
+  }
 
   /// Computes the targets from the pool as it is now and writes them if they changed.
   void refresh();
@@ -52,7 +55,7 @@ class direct_steering : public pool_events {
   const backend_pool& pool_;
   reuseport_group& group_;
   steering_kind kind_;
-  std::function<bool(const backend&)> busy_;
+  std::function<int(const backend&)> busyness_;
   std::map<const backend*, std::size_t> sockets_;
   std::vector<std::uint32_t> written_;
   bool written_once_ = false;

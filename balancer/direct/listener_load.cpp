@@ -28,16 +28,23 @@ void read_queue(int fd, load_reading& reading) {
   reading.backlog = info.tcpi_sacked;
 }
 
-// The first field of /proc/PID/schedstat; none when the process is gone.
+// The time the process wanted a CPU: the first two fields of /proc/PID/schedstat, time on a
+// CPU plus time runnable but waiting for one. On a shared core a spinning backend's own run
+// time advances at a fraction of the wall clock, but the two together still keep pace with
+// it. None when the process is gone.
 std::optional<std::uint64_t> read_run_time(int fd) {
   if (fd < 0) return std::nullopt;
   char text[96];
   ssize_t size = ::pread(fd, text, sizeof(text), 0);
   if (size <= 0) return std::nullopt;
-  std::uint64_t run_ns = 0;
-  auto [end, error] = std::from_chars(text, text + size, run_ns);
+  std::uint64_t on_cpu = 0, waiting = 0;
+  auto [end, error] = std::from_chars(text, text + size, on_cpu);
   if (error != std::errc{}) return std::nullopt;
-  return run_ns;
+  if (end < text + size && *end == ' ') {
+    auto [end2, error2] = std::from_chars(end + 1, text + size, waiting);
+    if (error2 != std::errc{}) waiting = 0;
+  }
+  return on_cpu + waiting;
 }
 
 }  // namespace

@@ -2,8 +2,10 @@
 // and its process's run time.
 //
 // The queue: getsockopt(TCP_INFO) on a listening socket reports the connections waiting to be
-// accepted (tcpi_unacked) and the backlog (tcpi_sacked). The run time: the first field of
-// /proc/PID/schedstat (nanoseconds on CPU), kept open and re-read with pread(); reopened when
+// accepted (tcpi_unacked) and the backlog (tcpi_sacked). The run time: the first two fields
+// of /proc/PID/schedstat (nanoseconds on a CPU, and runnable waiting for one: on a shared
+// core a spinning backend still wants the CPU all the time), kept open and re-read with
+// pread(); reopened when
 // watch_process() names another pid. It is the main thread's: right for single-threaded event
 // loops (the demo backend, Node); a multi-threaded backend's other threads are not counted. A
 // process that has exited reads as none (no CPU share) until another pid is named. Not

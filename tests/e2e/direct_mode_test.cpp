@@ -10,8 +10,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <future>
 #include <map>
 #include <optional>
+#include <set>
 #include <system_error>
 
 #include "direct/reuseport_group.hpp"
@@ -44,8 +47,7 @@ std::optional<std::string> direct_mode_refused() {
 std::string direct_config(int count, const std::string& strategy,
                           const std::string& extra_backends = "") {
   return demo_config(count, strategy, "mode = \"direct\"\n",
-                     "socket_activation = true\nmin_uptime = \"0s\"\n" +
-                         extra_backends) +
+                     "socket_activation = true\nmin_uptime = \"0s\"\n" + extra_backends) +
          "[admin]\nsocket = \"admin.sock\"\n";
 }
 
@@ -149,6 +151,91 @@ TEST(DirectMode, RollingRestartUnderLoadFailsNothing) {
   EXPECT_EQ(client.failed(), 0);
   std::printf("direct mode, rolling restart under load: %d answered, %d refused, %d failed\n",
               client.answered(), client.refused(), client.failed());
+}
+
+// The run time so far of process `pid`, in nanoseconds (/proc/PID/schedstat); 0 if unreadable.
+std::uint64_t run_time_ns(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/schedstat");
+  std::uint64_t ns = 0;
+  in >> ns;
+  return ns;
+}
+
+// How many of 10 /fast, sent at once and then one after another, took over 300 ms while a
+// /slow?ms=800 runs on one of the backends `pids`.
+std::pair<int, int> fast_requests_that_waited(std::uint16_t port, const std::vector<pid_t>& pids) {
+  std::vector<std::uint64_t> before;
+  for (pid_t pid : pids) before.push_back(run_time_ns(pid));
+  tcp_client slow(port);
+  slow.send_all("GET /slow?ms=800 HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+  // Running: a backend has spent 100 ms on it, over two of the balancer's 40 ms CPU windows.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        for (std::size_t i = 0; i < pids.size(); ++i) {
+          if (run_time_ns(pids[i]) > before[i] + 100'000'000) return true;
+        }
+        return false;
+      },
+      2s))
+      << "/slow never ran";
+  std::vector<std::future<bool>> fast;
+  for (int i = 0; i < 10; ++i) {
+    fast.push_back(std::async(std::launch::async, [port] {
+      auto start = std::chrono::steady_clock::now();
+      EXPECT_EQ(http_get(port, "/fast", 5s).status, 200);
+      return std::chrono::steady_clock::now() - start > 300ms;
+    }));
+  }
+  int concurrent = 0, sequential = 0;
+  for (auto& f : fast) concurrent += f.get() ? 1 : 0;
+  for (int i = 0; i < 10; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(http_get(port, "/fast", 5s).status, 200);
+    sequential += std::chrono::steady_clock::now() - start > 300ms ? 1 : 0;
+  }
+  EXPECT_EQ(slow.read_response(5s).status, 200);
+  return {concurrent, sequential};
+}
+
+TEST(DirectMode, LeastBusySendsNoFastRequestBehindASlowOne) {
+  SKIP_WITHOUT_BPF();
+  running_balancer pinwheel(direct_config(2, "least-busy"), 2);
+  std::vector<pid_t> pids;
+  for (const char* name : {"0", "1"}) {
+    auto started = pinwheel.process().wait_for_line(
+        std::string("backend ") + name + R"( started: pid (\d+))", 5s);
+    ASSERT_TRUE(started);
+    pids.push_back(std::stoi((*started)[1]));
+  }
+  std::string concurrent, sequential;
+  for (int round = 0; round < 3; ++round) {
+    auto [at_once, one_by_one] = fast_requests_that_waited(pinwheel.port(), pids);
+    EXPECT_EQ(at_once, 0) << "round " << round;
+    EXPECT_EQ(one_by_one, 0) << "round " << round;
+    concurrent += " " + std::to_string(at_once);
+    sequential += " " + std::to_string(one_by_one);
+  }
+  std::printf(
+      "direct least-busy: of 10 /fast, how many waited behind /slow, per round: "
+      "concurrent%s; sequential%s\n",
+      concurrent.c_str(), sequential.c_str());
+}
+
+TEST(DirectMode, SourceHashKeepsAClientOnOneBackendAsProxyModeWould) {
+  SKIP_WITHOUT_BPF();
+  running_balancer pinwheel(direct_config(3, "source-hash"), 3);
+  std::map<std::string, int> first;
+  std::set<int> used;
+  for (int round = 0; round < 2; ++round) {
+    for (int c = 2; c < 14; ++c) {
+      std::string client = "127.0.0." + std::to_string(c);
+      int index = ask_whoami_from(client, pinwheel.port()).index;
+      if (round == 0) first[client] = index;
+      EXPECT_EQ(index, first[client]) << client;
+      used.insert(index);
+    }
+  }
+  EXPECT_GT(used.size(), 1u) << "12 client addresses all hashed to one backend";
 }
 
 }  // namespace
