@@ -301,12 +301,22 @@ std::function<void()> balancer::route_probe(const backend& b, asio::ip::tcp::soc
 asio::awaitable<void> balancer::watch_load() {
   asio::steady_timer timer(io_);
   std::vector<int> was(pool_.members().size(), 0);
+  std::uint64_t ticks = 0;
   for (;;) {
     // Least-busy steers by these readings; the other strategies need none.
     bool sampling = steering_->kind() == direct::steering_kind::least_busy;
     timer.expires_after(sampling ? std::chrono::milliseconds(1) : std::chrono::milliseconds(100));
     auto [ec] = co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     if (ec || stopping_) co_return;
+    // The kernel program's counts are the connections each backend got (for status and
+    // metrics, which read them from the pool): read every 100 ms, one bpf() call.
+    if (!sampling || ++ticks % 100 == 0) {
+      std::vector<std::uint64_t> steered = direct_group_->steered_counts();
+      for (std::size_t i = 0; i < steered.size() && i < pool_.members().size(); ++i) {
+        backend& b = *pool_.members()[i];
+        b.total_connections = b.picked = steered[i];
+      }
+    }
     if (!sampling) continue;
     bool changed = false;
     for (std::size_t i = 0; i < pool_.members().size(); ++i)

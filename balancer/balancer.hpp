@@ -117,7 +117,8 @@ class balancer : public admin_actions {
   std::function<void()> route_probe(const backend& b, asio::ip::tcp::socket& socket,
                                     std::error_code& ec);
   /// Direct mode: samples each backend's queue and CPU every millisecond while the strategy is
-  /// least-busy, and steers anew when a backend turns busy or idle.
+  /// least-busy, and steers anew when a backend turns busy or idle; copies the program's
+  /// per-backend connection counts into the pool every 100 ms.
   asio::awaitable<void> watch_load();
   bool direct_mode() const { return options_.balancer.mode == balancer_mode::direct; }
   /// Where clients connect: the proxy's first listener, or direct mode's shared port.

@@ -82,7 +82,8 @@ struct backend {
   std::size_t active_connections = 0;
   /// Connections whose client bytes went here with nothing back since (least-pending reads it).
   awaiting_list awaiting;
-  /// Proxied connections ever opened.
+  /// Proxied connections ever opened; in direct mode, the connections the kernel program
+  /// steered to it (read from its counters every 100 ms).
   std::uint64_t total_connections = 0;
   /// Connects to it that failed (the backend's fault: refused, timed out, reset).
   std::uint64_t connect_failures = 0;

@@ -89,6 +89,15 @@ TEST(DirectMode, RotatesOverTheBackendsWhichSeeTheRealClient) {
   for (int i = 3; i < 9; ++i) EXPECT_EQ(order[i], order[i - 3]) << i;
   EXPECT_EQ(std::set<int>(order.begin(), order.begin() + 3), (std::set<int>{0, 1, 2}));
   EXPECT_EQ(pinwheel.process().output().find("proxy connect"), std::string::npos);
+  // The program's counts reach the metrics: 3 connections each (health checks not counted).
+  EXPECT_TRUE(wait_until(
+      [&] {
+        std::string metrics = http_get(pinwheel.metrics_port(), "/metrics").body;
+        return metrics.find(
+                   "pinwheel_backend_connections_total{backend=\"2\",address=\"127.0.0.1:" +
+                   std::to_string(pinwheel.port()) + "\"} 3") != std::string::npos;
+      },
+      3s));
 }
 
 TEST(DirectMode, ADrainedBackendGetsNoNewConnectionUntilEnabled) {
