@@ -20,6 +20,7 @@
 #include "config/descriptor_limit.hpp"
 #include "config/host_facts.hpp"
 #include "config/validate_plan.hpp"
+#include "direct/steering_kind.hpp"
 #include "log/log.hpp"
 #include "metrics/proc_reader.hpp"
 #include "metrics/take_snapshot.hpp"
@@ -148,19 +149,24 @@ int balancer::run() {
     guardian_->start();
   }
 
-  asio::ip::tcp::endpoint failed;
-  try {
-    server_.listen(failed);
-  } catch (const std::system_error& e) {
-    throw config_error(options_.where("balancer.listen") + ": balancer.listen: cannot listen on " +
-                       to_string(failed) + ": " + e.code().message());
+  if (direct_mode()) {
+    open_direct_listeners();
+  } else {
+    asio::ip::tcp::endpoint failed;
+    try {
+      server_.listen(failed);
+    } catch (const std::system_error& e) {
+      throw config_error(options_.where("balancer.listen") +
+                         ": balancer.listen: cannot listen on " + to_string(failed) + ": " +
+                         e.code().message());
+    }
+    log("listening on ", to_string(server_.local_endpoint()), " (pid ", ::getpid(), ", cpu ",
+        plan_.balancer_cpu, ", strategy ", options_.balancer.strategy, ", ", pool_.members().size(),
+        " backend(s))");
+    auto endpoints = server_.local_endpoints();
+    for (std::size_t i = 1; i < endpoints.size(); ++i)
+      log("also listening on ", to_string(endpoints[i]));
   }
-  log("listening on ", to_string(server_.local_endpoint()), " (pid ", ::getpid(), ", cpu ",
-      plan_.balancer_cpu, ", strategy ", options_.balancer.strategy, ", ", pool_.members().size(),
-      " backend(s))");
-  auto endpoints = server_.local_endpoints();
-  for (std::size_t i = 1; i < endpoints.size(); ++i)
-    log("also listening on ", to_string(endpoints[i]));
 
   if (!options_.admin.socket.empty()) {
     admin_server_.emplace(io_, admin_protocol_, options_.admin.timeout);
@@ -179,6 +185,10 @@ int balancer::run() {
   if (options_.backends.spawned()) {
     supervisor_.emplace(io_, options_.backends, pool_, health_, process_env_,
                         guardian_ ? &*guardian_ : nullptr, [this](backend& b) { on_given_up(b); });
+    if (direct_group_) {
+      for (std::size_t i = 0; i < pool_.members().size(); ++i)
+        supervisor_->adopt_listener(*pool_.members()[i], direct_group_->listener_fd(i));
+    }
     supervisor_->start();
     rolling_.emplace(io_, pool_, *supervisor_, options_.balancer.drain_timeout);
     memory_watch_.emplace(io_, pool_, options_.backends, read_resident_bytes,
@@ -195,14 +205,72 @@ int balancer::run() {
   }
   health_.start();
   // Clients are accepted at once: until a backend is up they wait (up to connect_timeout)
-  // instead of sitting unanswered in the kernel's backlog.
-  server_.start();
+  // instead of sitting unanswered in the kernel's backlog. In direct mode the kernel holds
+  // them until a backend is up and the program names its socket.
+  if (!direct_mode()) server_.start();
   if (pool_.usable_count() > 0) on_health_change(*pool_.members().front());
 
   io_.run();
   // Before anything a snapshot reads goes away.
   if (metrics_) metrics_->stop();
   return exit_code_;
+}
+
+void balancer::open_direct_listeners() {
+  const asio::ip::tcp::endpoint& listen = options_.balancer.listen;
+  sockaddr_storage address{};
+  std::memcpy(&address, listen.data(), listen.size());
+  try {
+    direct_group_.emplace(address, pool_.members().size());
+  } catch (const std::system_error& e) {
+    throw std::runtime_error(options_.locate("balancer.mode") +
+                             " = \"direct\": cannot set up the shared listening sockets on " +
+                             to_string(listen) + ": " + e.what());
+  }
+  // Checks and the status line name an address a client can connect to.
+  asio::ip::address host = listen.address();
+  if (host.is_unspecified())
+    host = host.is_v4() ? asio::ip::address(asio::ip::address_v4::loopback())
+                        : asio::ip::address(asio::ip::address_v6::loopback());
+  direct_endpoint_ = asio::ip::tcp::endpoint(host, direct_group_->port());
+  auto kind = direct::steering_for(options_.balancer.strategy);
+  steering_.emplace(pool_, *direct_group_, kind.value_or(direct::steering_kind::rotation));
+  for (std::size_t i = 0; i < pool_.members().size(); ++i) {
+    backend& b = *pool_.members()[i];
+    b.endpoint = direct_endpoint_;
+    steering_->assign(b, i);
+  }
+  pool_.set_listener(&*steering_);
+  steering_->refresh();
+  health_.route_probes([this](const backend& b, asio::ip::tcp::socket& socket,
+                              std::error_code& ec) { return route_probe(b, socket, ec); });
+  log("listening on ", to_string(asio::ip::tcp::endpoint(listen.address(), direct_group_->port())),
+      " (pid ", ::getpid(), ", cpu ", plan_.balancer_cpu, ", strategy ", options_.balancer.strategy,
+      ", ", pool_.members().size(),
+      " backend(s); direct mode: one listening socket per backend, and the kernel hands each "
+      "connection to the one Pinwheel's program picks)");
+}
+
+std::function<void()> balancer::route_probe(const backend& b, asio::ip::tcp::socket& socket,
+                                            std::error_code& ec) {
+  int target = steering_->socket_of(b);
+  if (target < 0) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+    return {};
+  }
+  socket.open(direct_endpoint_.protocol(), ec);
+  if (!ec) socket.bind(asio::ip::tcp::endpoint(direct_endpoint_.protocol(), 0), ec);
+  if (ec) return {};
+  std::uint16_t port = socket.local_endpoint(ec).port();
+  if (ec) return {};
+  // TMP direct_group_->steer_probe(port, static_cast<std::size_t>(target));
+  return [this, port] {
+    // TMP if (direct_group_) direct_group_->forget_probe(port);
+  };
+}
+
+asio::ip::tcp::endpoint balancer::public_endpoint() const {
+  return direct_mode() ? direct_endpoint_ : server_.local_endpoint();
 }
 
 void balancer::start_metrics(const std::vector<int>& allowed) {
@@ -315,15 +383,19 @@ void balancer::on_health_change(backend&) {
   if (stopping_) return;
   std::size_t usable = pool_.usable_count();
   std::string status = std::to_string(usable) + " of " + std::to_string(pool_.members().size()) +
-                       " backend(s) up, serving on " + to_string(server_.local_endpoint());
+                       " backend(s) up, serving on " + to_string(public_endpoint());
   if (!ready_ && usable > 0) {
     ready_ = true;
-    log("ready: a backend is up, serving on ", to_string(server_.local_endpoint()));
+    log("ready: a backend is up, serving on ", to_string(public_endpoint()));
     service_.send("READY=1\nSTATUS=" + status);
     return;
   }
   service_.send("STATUS=" + status);
-  if (ready_ && usable == 0) {
+  if (ready_ && usable == 0 && direct_mode()) {
+    log_warning(
+        "no backend is up: the kernel holds new connections (clients retry their SYN) "
+        "until one comes back");
+  } else if (ready_ && usable == 0) {
     log_warning("no backend is up: new connections wait up to connect_timeout (",
                 format_duration(options_.balancer.connect_timeout), ") for one to come back");
   }
@@ -432,11 +504,27 @@ admin_result balancer::set_strategy(const std::string& name) {
     for (const std::string& n : strategy_names()) names += (names.empty() ? "" : ", ") + n;
     return {false, "\"" + name.substr(0, 64) + "\" is not a strategy; use " + names};
   }
+  if (direct_mode() && !direct::steering_for(name)) {
+    std::string names;
+    for (const std::string& n : direct::direct_strategy_names())
+      names += (names.empty() ? "" : ", ") + n;
+    return {false, name +
+                       " needs the balancer to see each connection, which direct mode never "
+                       "does; use " +
+                       names};
+  }
   if (name != strategy_name_) install_strategy(name);
   return {true, "strategy " + name};
 }
 
 void balancer::install_strategy(const std::string& name) {
+  if (steering_) {
+    // Also after a weight change: the targets are written anew either way.
+    steering_->set_kind(direct::steering_for(name).value_or(direct::steering_kind::rotation));
+    if (name != strategy_name_) log("strategy ", strategy_name_, " -> ", name);
+    strategy_name_ = name;
+    return;
+  }
   // The old one may go at once: sessions ask context_.chooser anew for every pick.
   strategy_ = make_chosen_strategy(name, options_, pool_);
   context_.chooser = strategy_.get();
@@ -467,6 +555,7 @@ admin_result balancer::reload_config() {
           std::clamp(static_cast<int>(plan_.backends.size()), next.backends.min, next.backends.max);
     }
     next_plan = make_plan(next, reload_host_facts(host_cpus_, held_endpoints(next)));
+    check_direct_reload(next, next_plan);
   } catch (const config_error& e) {
     log("reload rejected, nothing changed: ", e.what());
     return {false, std::string("reload rejected, nothing changed: ") + e.what()};
@@ -488,7 +577,8 @@ std::vector<std::string> balancer::change_spawned(const config_diff& d, const ru
     // Read at the next start: the roll-out starts it with these.
     b.argv = p.argv;
     b.cpu = p.cpu;
-    b.endpoint = p.endpoint;
+    // Direct mode's backends keep the shared port they listen on.
+    if (!direct_mode()) b.endpoint = p.endpoint;
     rolling_->restart(b);
   }
   for (std::size_t i : d.removed) rolling_->remove(*members[i]);
@@ -506,8 +596,31 @@ std::vector<std::string> balancer::change_spawned(const config_diff& d, const ru
   return skipped;
 }
 
+void balancer::check_direct_reload(const options& next, const run_plan& next_plan) const {
+  const balancer_options& now = options_.balancer;
+  if (next.balancer.mode != now.mode) {
+    throw config_error(next.locate("balancer.mode") + ": changing from " + to_string(now.mode) +
+                       " to " + to_string(next.balancer.mode) +
+                       " mode needs a restart of Pinwheel");
+  }
+  if (!direct_mode()) return;
+  // The kernel's group has one socket per backend, made at start-up on one address.
+  if (next_plan.backends.size() != plan_.backends.size()) {
+    throw config_error(next.locate("backends.count") + ": direct mode runs " +
+                       std::to_string(plan_.backends.size()) +
+                       " backend(s), one per listening socket made at start-up; changing the "
+                       "count needs a restart of Pinwheel");
+  }
+  if (next.balancer.listen != now.listen) {
+    throw config_error(next.locate("balancer.listen") +
+                       ": direct mode's listening sockets are made at start-up; changing the "
+                       "address needs a restart of Pinwheel");
+  }
+}
+
 std::vector<asio::ip::tcp::endpoint> balancer::held_endpoints(const options& next) const {
   std::vector<asio::ip::tcp::endpoint> held = server_.local_endpoints();
+  if (direct_group_) held.push_back(direct_endpoint_);
   held.push_back(options_.balancer.listen);
   held.insert(held.end(), options_.balancer.more_listen.begin(),
               options_.balancer.more_listen.end());

@@ -37,6 +37,8 @@
 #include "config/config_loader.hpp"
 #include "config/options.hpp"
 #include "config/run_plan.hpp"
+#include "direct/direct_steering.hpp"
+#include "direct/reuseport_group.hpp"
 #include "health/health_checker.hpp"
 #include "metrics/metrics_server.hpp"
 #include "pool/backend_pool.hpp"
@@ -85,6 +87,8 @@ class balancer : public admin_actions {
   /// Auto-scaling's way to change the backend count: the running setup with `count` backends,
   /// planned and applied like a reload. Logs why and returns false if it cannot.
   bool scale_to(int count);
+  /// Throws config_error for what a reload cannot change in direct mode (or into it).
+  void check_direct_reload(const options& next, const run_plan& next_plan) const;
   /// Addresses a new plan may take although this run holds them (ours, not a stranger's).
   std::vector<asio::ip::tcp::endpoint> held_endpoints(const options& next) const;
   /// Makes and installs strategy `name` (also to take new weights).
@@ -105,6 +109,15 @@ class balancer : public admin_actions {
   /// Opens [access_log] path if enabled; throws config_error naming the key if it cannot.
   void open_access_log();
   void reopen_access_log();
+  /// Direct mode: makes the listening sockets (one per backend) and loads the steering
+  /// program; throws std::runtime_error saying why it cannot (BPF not permitted, ...).
+  void open_direct_listeners();
+  /// Direct mode: a check's socket, bound to a port the kernel program sends to `b`'s socket.
+  std::function<void()> route_probe(const backend& b, asio::ip::tcp::socket& socket,
+                                    std::error_code& ec);
+  bool direct_mode() const { return options_.balancer.mode == balancer_mode::direct; }
+  /// Where clients connect: the proxy's first listener, or direct mode's shared port.
+  asio::ip::tcp::endpoint public_endpoint() const;
   /// Privileges: drops root to [balancer] user once everything that needs root is bound or
   /// open, handing the admin socket and the access log file to that user first; throws
   /// std::runtime_error if it cannot.
@@ -124,6 +137,10 @@ class balancer : public admin_actions {
   proxy_context context_;
   client_limiter limiter_;
   server server_;
+  /// Direct mode only: the listening sockets, one per backend, and what steers between them.
+  std::optional<direct::reuseport_group> direct_group_;
+  std::optional<direct::direct_steering> steering_;
+  asio::ip::tcp::endpoint direct_endpoint_;
   system_process_env process_env_;
   // Before the supervisor: NOTIFY_SOCKET is ours, not the backends'.
   service_notifier service_;

@@ -127,7 +127,9 @@ int main(int argc, char** argv) {
   std::string names;
   for (const std::string& name : strategy_names()) names += (names.empty() ? "" : " | ") + name;
   app.add_option("--strategy", flags.strategy,
-                 "Balancing strategy: " + names + " (overrides balancer.strategy)");
+                 "Balancing strategy: " + names +
+                     " (overrides balancer.strategy; in direct mode: round-robin | least-busy | "
+                     "source-hash)");
   ctl_command ctl;
   CLI::App* ctl_app = add_ctl(app, ctl);
   try {

@@ -18,6 +18,7 @@
 #include "config/byte_size.hpp"
 #include "config/config_error.hpp"
 #include "config/program_lookup.hpp"
+#include "direct/steering_kind.hpp"
 #include "strategy/strategy_registry.hpp"
 
 namespace pinwheel {
@@ -233,12 +234,34 @@ class table_reader {
   std::set<std::string> known_;
 };
 
-std::string strategy_choices() {
-  std::vector<std::string> names = strategy_names();
+std::string quoted_choices(const std::vector<std::string>& names) {
   std::string list;
   for (std::size_t i = 0; i < names.size(); ++i)
     list += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + in_quotes(names[i]);
   return list;
+}
+
+std::string strategy_choices() {
+  return quoted_choices(strategy_names()) + " (proxy mode), or " +
+         quoted_choices(direct::direct_strategy_names()) + " (direct mode)";
+}
+
+// A name either mode offers; which mode may use it is checked once the mode is final.
+bool known_strategy(const std::string& name) {
+  return is_strategy(name) || direct::steering_for(name).has_value();
+}
+
+// mode = "proxy" | "direct".
+void read_mode(table_reader& t, balancer_options& b) {
+  std::string text = to_string(b.mode);
+  t.read("mode", text);
+  if (text == "proxy")
+    b.mode = balancer_mode::proxy;
+  else if (text == "direct")
+    b.mode = balancer_mode::direct;
+  else
+    t.fail(*t.find("mode"), "mode",
+           in_quotes(text) + " is not a mode; use \"proxy\" or \"direct\"");
 }
 
 // listen = "host:port" or a list of them, e.g. ["0.0.0.0:80", "[::]:80", "0.0.0.0:8080"].
@@ -376,9 +399,10 @@ void read_backend_privileges(table_reader& t, backends_options& b, bool servers)
 // --- end of privileges and limits ---
 
 void read_balancer(table_reader& t, balancer_options& b) {
+  read_mode(t, b);
   read_listen(t, b);
   t.read("strategy", b.strategy);
-  if (const toml::node* node = t.find("strategy"); node && !is_strategy(b.strategy)) {
+  if (const toml::node* node = t.find("strategy"); node && !known_strategy(b.strategy)) {
     t.fail(*node, "strategy",
            in_quotes(b.strategy) + " is not a strategy; use " + strategy_choices());
   }
@@ -797,7 +821,7 @@ parsed_flags parse_flags(const overrides& flags) {
     if (!parsed.metrics_listen) throw config_error("--metrics-listen: " + error);
   }
   if (flags.strategy) {
-    if (!is_strategy(*flags.strategy)) {
+    if (!known_strategy(*flags.strategy)) {
       throw config_error("--strategy: " + in_quotes(*flags.strategy) + " is not a strategy; use " +
                          strategy_choices());
     }
@@ -952,6 +976,9 @@ options load_config_text(const std::string& text, const std::string& path, const
                        "runs between them); add them or remove [autoscale]");
   }
   apply(parsed, o);
+  // Direct mode's own default: the connection-counting default of proxy mode sees nothing there.
+  if (o.balancer.mode == balancer_mode::direct && !o.origin.contains("balancer.strategy"))
+    o.balancer.strategy = "least-busy";
   // Auto-scaling starts at min unless count (or --backends) says otherwise.
   if (o.backends.min > 0 && o.backends.count == 0) o.backends.count = o.backends.min;
   return o;

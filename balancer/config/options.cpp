@@ -16,6 +16,10 @@ std::string options::locate(const std::string& key) const {
   return place + ": [" + key.substr(0, dot) + "] " + name;
 }
 
+const char* to_string(balancer_mode mode) {
+  return mode == balancer_mode::direct ? "direct" : "proxy";
+}
+
 const char* to_string(health_kind kind) {
   switch (kind) {
     case health_kind::none:

@@ -29,7 +29,19 @@ enum class readiness_kind {
   both,    ///< READY=1 and then a passing health check
 };
 
+/// How connections reach the backends.
+enum class balancer_mode {
+  proxy,   ///< the balancer accepts each connection and relays its bytes (any backend)
+  direct,  ///< the kernel hands each connection straight to the backend the balancer's BPF
+           ///< program picks; spawned, socket-activated backends only (direct/)
+};
+
+/// "proxy" or "direct".
+const char* to_string(balancer_mode mode);
+
 struct balancer_options {
+  /// Proxy or direct mode.
+  balancer_mode mode = balancer_mode::proxy;
   /// Public address the balancer accepts on; port 0 picks a free one (logged).
   asio::ip::tcp::endpoint listen{asio::ip::address_v4::loopback(), 8080};
   /// Further public addresses, when `listen` is a list (its first element is `listen`). IPv6
@@ -45,7 +57,8 @@ struct balancer_options {
   std::vector<address_range> trusted;
   /// How long a trusted peer has to send its whole PROXY header.
   duration proxy_header_timeout = 3s;
-  /// Name of a strategy in the registry (strategy_registry.hpp).
+  /// Name of a strategy in the registry (strategy_registry.hpp), or in direct mode one of
+  /// direct_strategy_names() (direct/steering_kind.hpp).
   std::string strategy = "least-connections";
   /// Core the balancer pins itself to; unset: the first core it may run on.
   std::optional<int> cpu;

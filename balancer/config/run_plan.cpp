@@ -174,6 +174,10 @@ std::string describe(const options& o, const run_plan& plan) {
     out << "per client      " << o.limits.per_client_connections << " connections, "
         << o.limits.per_client_rate << " new/s (0: no limit)\n";
   }
+  if (bal.mode == balancer_mode::direct) {
+    out << "mode            direct: one listening socket per backend; the kernel hands each "
+           "connection to the backend Pinwheel's BPF program picks\n";
+  }
   out << "strategy        " << bal.strategy << "\n"
       << "balancer cpu    " << plan.balancer_cpu << "\n"
       << "limits          max_connections " << bal.max_connections << ", connect_timeout "

@@ -3,6 +3,8 @@
 #include "config/address.hpp"
 #include "config/config_error.hpp"
 #include "config/descriptor_limit.hpp"
+#include "direct/steering_kind.hpp"
+#include "strategy/strategy_registry.hpp"
 
 namespace pinwheel {
 
@@ -94,8 +96,11 @@ void check_ports_free(const options& o, const run_plan& plan, const host_facts& 
                          bind_hint(ec, " (another pinwheel?) — stop it or pick another port"));
     }
   }
-  // Picked ports (base_port = 0) were bound a moment ago, while picking them.
-  if (!o.backends.spawned() || o.backends.base_port == 0) return;
+  // Picked ports (base_port = 0) were bound a moment ago, while picking them. Direct mode's
+  // backends listen on the public port, not their own.
+  if (!o.backends.spawned() || o.backends.base_port == 0 ||
+      o.balancer.mode == balancer_mode::direct)
+    return;
   for (const backend_plan& backend : plan.backends) {
     if (std::error_code ec = host.try_bind(backend.endpoint, true)) {
       throw config_error(o.locate("backends.base_port") + ": backend " +
@@ -236,7 +241,68 @@ void validate_scaling(const options& o) {
   }
 }
 
+void check_mode(const options& o) {
+  const std::string& strategy = o.balancer.strategy;
+  if (o.balancer.mode == balancer_mode::proxy) {
+    if (!is_strategy(strategy)) {
+      throw config_error(o.locate("balancer.strategy") + ": \"" + strategy +
+                         "\" steers direct mode's kernel program; in proxy mode use "
+                         "\"least-pending\", which sees a busy backend from its connections, "
+                         "or set [balancer] mode = \"direct\"");
+    }
+    return;
+  }
+  // Direct mode: the kernel hands each connection to a backend's own listening socket, so
+  // whatever needs the balancer to accept or read a connection cannot work. Each is refused
+  // rather than silently ignored.
+  const std::string mode = o.locate("balancer.mode") + " = \"direct\"";
+  if (!o.backends.spawned()) {
+    throw config_error(mode +
+                       " hands connections to the processes Pinwheel spawns; [backends] servers "
+                       "are not spawned: give [backends] command, or use mode = \"proxy\"");
+  }
+  if (!o.backends.socket_activation) {
+    throw config_error(mode + " needs " + o.locate("backends.socket_activation") +
+                       " = true: each backend accepts on the listening socket Pinwheel hands it "
+                       "as descriptor 3 (LISTEN_FDS)");
+  }
+  if (!direct::steering_for(strategy)) {
+    std::string names;
+    for (const std::string& n : direct::direct_strategy_names())
+      names += (names.empty() ? "\"" : ", \"") + n + "\"";
+    throw config_error(o.locate("balancer.strategy") + ": \"" + strategy +
+                       "\" needs the balancer to see each connection, which direct mode never "
+                       "does; use " +
+                       names + " with " + mode);
+  }
+  auto refuse = [&](const std::string& key, const std::string& why) {
+    throw config_error(o.locate(key) + ": not available with " + mode + ": " + why);
+  };
+  if (!o.balancer.more_listen.empty())
+    refuse("balancer.listen", "direct mode listens on one address; list only one");
+  if (o.balancer.accept_proxy)
+    refuse("balancer.accept_proxy",
+           "the balancer never reads a connection's bytes; the backends would get the header");
+  if (o.backends.send_proxy != proxy_protocol::version::none)
+    refuse("backends.send_proxy",
+           "no header is needed: a backend's getpeername() is the real client's address");
+  if (o.balancer.tcp_keepalive > 0ms)
+    refuse("balancer.tcp_keepalive",
+           "the connections are the backends' own; set keepalive in the backend");
+  if (o.limits.per_client_connections > 0)
+    refuse("limits.per_client_connections", "the balancer never accepts the connections");
+  if (o.limits.per_client_rate > 0)
+    refuse("limits.per_client_rate", "the balancer never accepts the connections");
+  if (o.backends.slow_start > 0ms)
+    refuse("backends.slow_start", "the kernel program steers by whole weights");
+  if (o.backends.autoscaled())
+    refuse("backends.min",
+           "each backend has its own listening socket in the kernel's group, made at start-up; "
+           "set count instead of min and max");
+}
+
 void validate_plan(const options& o, run_plan& plan, const host_facts& host) {
+  check_mode(o);
   if (o.backends.spawned()) {
     check_spawned_ports(o, plan);
   } else {

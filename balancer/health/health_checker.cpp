@@ -202,6 +202,18 @@ asio::awaitable<health_checker::check_result> health_checker::probe(const backen
                         std::string(step) + ": " + ec.message()};
   };
   tcp::socket socket(io_);
+  // Undone however the check ends, a timeout's cancellation included.
+  struct undo {
+    std::function<void()> action;
+    ~undo() {
+      if (action) action();
+    }
+  } unroute;
+  if (route_) {
+    std::error_code route_error;
+    unroute.action = route_(b, socket, route_error);
+    if (route_error) co_return error("preparing the check's socket", route_error);
+  }
   auto [ec] = co_await socket.async_connect(b.endpoint, use_tuple);
   if (ec) co_return error("connect", ec);
   std::string request;

@@ -17,6 +17,7 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <functional>
 #include <map>
@@ -31,6 +32,13 @@ namespace pinwheel {
 
 class health_checker {
  public:
+  /// Opens and binds a check's socket before it connects to `b`, setting `ec` on failure, and
+  /// returns what to undo once the check is over (may be empty). Direct mode uses it: every
+  /// backend listens on the shared public port, so a check's source port tells the kernel
+  /// program which backend the check is for.
+  using probe_route = std::function<std::function<void()>(
+      const backend& b, asio::ip::tcp::socket& socket, std::error_code& ec)>;
+
   health_checker(asio::io_context& io, const health_options& options, backend_pool& pool,
                  std::function<void(backend&)> on_change);
 
@@ -38,6 +46,9 @@ class health_checker {
   /// with tcp checks and "PROXY UNKNOWN" before an http check's request (else the backend
   /// could not read it); either tells the backend the connection is the balancer's own.
   void send_proxy(proxy_protocol::version v) { send_proxy_ = v; }
+
+  /// How checks reach each backend (direct mode); unset: a plain connect to its endpoint.
+  void route_probes(probe_route route) { route_ = std::move(route); }
 
   /// What brings a starting spawned backend up (default: its first passing check).
   void readiness(readiness_kind kind) { readiness_ = kind; }
@@ -110,6 +121,7 @@ class health_checker {
   readiness_kind readiness_ = readiness_kind::health;
   backend_pool& pool_;
   std::function<void(backend&)> on_change_;
+  probe_route route_;
   std::map<const backend*, std::unique_ptr<watch>> watches_;
   bool stopped_ = false;
 };

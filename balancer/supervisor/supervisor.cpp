@@ -1,5 +1,6 @@
 #include "supervisor/supervisor.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -64,12 +65,23 @@ asio::steady_timer& supervisor::restart_timer(backend& b) {
   return *timer;
 }
 
+void supervisor::adopt_listener(const backend& b, int listen_fd) {
+  int copy = ::fcntl(listen_fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) {
+    throw std::system_error(
+        errno, std::system_category(),
+        "socket activation: cannot copy the listening socket for backend " + b.name);
+  }
+  if (auto it = listen_fds_.find(&b); it != listen_fds_.end()) ::close(it->second);
+  listen_fds_[&b] = copy;
+}
+
 void supervisor::start() {
   notify_.open();
   notify_.start();
   if (options_.socket_activation) {
     for (backend* b : pool_.members()) {
-      if (b->spawned()) bind_listener(*b);
+      if (b->spawned() && !listen_fds_.contains(b)) bind_listener(*b);
     }
   }
   if (options_.watchdog > 0ms) spawn_background(io_, watchdog_loop(), "backend watchdog");

@@ -46,8 +46,12 @@ class supervisor {
   supervisor(const supervisor&) = delete;
   supervisor& operator=(const supervisor&) = delete;
 
-  /// Opens the backends' NOTIFY_SOCKET (and, with socket_activation, binds their listening
-  /// sockets) and spawns every member of the pool that has a
+  /// Socket activation with a socket made elsewhere (direct mode's shared port): `b` gets a
+  /// copy of `listen_fd` as descriptor 3 instead of one bound to its own address. Before start().
+  void adopt_listener(const backend& b, int listen_fd);
+
+  /// Opens the backends' NOTIFY_SOCKET (and, with socket_activation, binds the listening
+  /// sockets not adopted) and spawns every member of the pool that has a
   /// command; throws std::system_error if the socket cannot be made.
   void start();
 

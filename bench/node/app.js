@@ -1,5 +1,7 @@
 // The Node.js clustering articles' app, single process, plain `http` (no dependencies):
 //   node bench/node/app.js [PORT]        (or PORT=... in the environment; default 3000)
+// Socket-activated (LISTEN_FDS=1 and LISTEN_PID naming this process, as Pinwheel's
+// socket_activation and direct mode hand it over), it serves descriptor 3 instead of PORT.
 // Routes:
 //   /, /fast      answer at once
 //   /slow         ~1 s of CPU on the event loop (?ms=N: N ms), as the articles' blocking route
@@ -68,7 +70,9 @@ function start(port, onListening) {
   // Keep-alive connections stay open for the whole of a benchmark's keep-alive test.
   server.keepAliveTimeout = 120000;
   server.headersTimeout = 121000;
-  server.listen(port, '127.0.0.1', () => onListening(server));
+  const activated = process.env.LISTEN_FDS === '1' && Number(process.env.LISTEN_PID) === process.pid;
+  if (activated) server.listen({ fd: 3 }, () => onListening(server));
+  else server.listen(port, '127.0.0.1', () => onListening(server));
   return server;
 }
 

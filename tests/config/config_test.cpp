@@ -202,7 +202,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"[balancer]\nstrategy = \"fastest\"\n" + kBackends,
                    "test.toml:2:12: [balancer] strategy: \"fastest\" is not a strategy; use "
                    "\"round-robin\", \"least-connections\", \"power-of-two\", \"least-pending\" or "
-                   "\"source-hash\""},
+                   "\"source-hash\" (proxy mode), or \"round-robin\", \"least-busy\" or "
+                   "\"source-hash\" (direct mode)"},
         bad_config{"[balancer]\nretries = \"3\"\n" + kBackends,
                    "test.toml:2:11: [balancer] retries: expected an integer, got a string"},
         bad_config{"[balancer]\nretries = -1\n" + kBackends,
@@ -384,11 +385,13 @@ TEST(Config, BadOverridesNameTheFlag) {
   strategy.strategy = "random";
   EXPECT_EQ(error_of(kBackends, strategy),
             "--strategy: \"random\" is not a strategy; use \"round-robin\", \"least-connections\", "
-            "\"power-of-two\", \"least-pending\" or \"source-hash\"");
+            "\"power-of-two\", \"least-pending\" or \"source-hash\" (proxy mode), or "
+            "\"round-robin\", \"least-busy\" or \"source-hash\" (direct mode)");
   strategy.strategy = "";
   EXPECT_EQ(error_of(kBackends, strategy),
             "--strategy: \"\" is not a strategy; use \"round-robin\", \"least-connections\", "
-            "\"power-of-two\", \"least-pending\" or \"source-hash\"");
+            "\"power-of-two\", \"least-pending\" or \"source-hash\" (proxy mode), or "
+            "\"round-robin\", \"least-busy\" or \"source-hash\" (direct mode)");
   overrides backends;
   backends.backends = "-1";
   EXPECT_EQ(error_of(kBackends, backends),

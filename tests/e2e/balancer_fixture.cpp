@@ -21,6 +21,57 @@ std::string backend_command() {
   return std::string("[\"") + BACKEND_BIN + "\", \"--port\", \"{port}\", \"--index\", \"{index}\"]";
 }
 
+attempt get_fast(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    attempt result = errno == ECONNREFUSED ? attempt::refused : attempt::other_failure;
+    ::close(fd);
+    return result;
+  }
+  std::string request = "GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string reply;
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  char buffer[1024];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 20) <= 0) continue;
+    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    reply.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return reply.starts_with("HTTP/1.1 200") ? attempt::answered : attempt::other_failure;
+}
+
+fast_loop::fast_loop(std::uint16_t port)
+    : thread_([this, port] {
+        while (!done_) {
+          switch (get_fast(port)) {
+            case attempt::answered:
+              ++answered_;
+              break;
+            case attempt::refused:
+              ++refused_;
+              break;
+            case attempt::other_failure:
+              ++failed_;
+              break;
+          }
+        }
+      }) {}
+
+fast_loop::~fast_loop() { stop(); }
+
+void fast_loop::stop() {
+  done_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
 std::string demo_config(int count, const std::string& strategy, const std::string& extra_balancer,
                         const std::string& extra_backends) {
   return "[balancer]\n"

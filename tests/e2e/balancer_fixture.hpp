@@ -23,6 +23,31 @@ using namespace std::chrono_literals;
 /// The spawned demo backends' command line, for [backends] command.
 std::string backend_command();
 
+/// How one GET /fast ended.
+enum class attempt { answered, refused, other_failure };
+
+/// One GET /fast to 127.0.0.1:port on a new connection, bounded by 5 s: a refused connect is
+/// told apart from every other failure.
+attempt get_fast(std::uint16_t port);
+
+/// GET /fast in a loop on its own thread, one request after another, until stop(): what a
+/// client sees while a test kills or restarts backends.
+class fast_loop {
+ public:
+  explicit fast_loop(std::uint16_t port);
+  ~fast_loop();
+  /// Ends the loop after the request in flight.
+  void stop();
+  int answered() const { return answered_; }
+  int refused() const { return refused_; }
+  int failed() const { return failed_; }
+
+ private:
+  std::atomic<bool> done_{false};
+  std::atomic<int> answered_{0}, refused_{0}, failed_{0};
+  std::thread thread_;
+};
+
 /// A config spawning `count` demo backends on free ports, with fast health checks.
 /// `extra_balancer` / `extra_backends` are appended to those tables.
 std::string demo_config(int count, const std::string& strategy,

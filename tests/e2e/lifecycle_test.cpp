@@ -76,9 +76,11 @@ TEST(Lifecycle, BadConfigExitsTwoNamingFileLineAndKey) {
   auto [code, output] = run_pinwheel({"--config", path});
   EXPECT_EQ(code, 2);
   EXPECT_NE(
-      output.find(path +
-                  ":2:12: [balancer] strategy: \"fastest\" is not a strategy; use \"round-robin\", "
-                  "\"least-connections\", \"power-of-two\", \"least-pending\" or \"source-hash\""),
+      output.find(
+          path +
+          ":2:12: [balancer] strategy: \"fastest\" is not a strategy; use \"round-robin\", "
+          "\"least-connections\", \"power-of-two\", \"least-pending\" or \"source-hash\" (proxy "
+          "mode), or \"round-robin\", \"least-busy\" or \"source-hash\" (direct mode)"),
       std::string::npos)
       << output;
 }
@@ -144,7 +146,8 @@ TEST(Lifecycle, EveryBadFlagValueExitsTwoNamingTheFlag) {
       {{"--listen", ""}, "--listen: \"\" is not host:port (IPv6 as [::1]:8080)"},
       {{"--strategy", ""},
        "--strategy: \"\" is not a strategy; use \"round-robin\", "
-       "\"least-connections\", \"power-of-two\", \"least-pending\" or \"source-hash\""},
+       "\"least-connections\", \"power-of-two\", \"least-pending\" or \"source-hash\" (proxy "
+       "mode), or \"round-robin\", \"least-busy\" or \"source-hash\" (direct mode)"},
   };
   for (const auto& [flag, message] : cases) {
     for (bool check : {true, false}) {

@@ -19,36 +19,6 @@
 namespace pinwheel::test {
 namespace {
 
-enum class attempt { answered, refused, other_failure };
-
-// One GET /fast straight to 127.0.0.1:port (not through the balancer), bounded by 5 s.
-attempt get_fast(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    attempt result = errno == ECONNREFUSED ? attempt::refused : attempt::other_failure;
-    ::close(fd);
-    return result;
-  }
-  std::string request = "GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string reply;
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  char buffer[1024];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 20) <= 0) continue;
-    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) break;
-    reply.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return reply.starts_with("HTTP/1.1 200") ? attempt::answered : attempt::other_failure;
-}
-
 TEST(SocketActivation, KillNineUnderAConnectionLoopRefusesNothing) {
   running_balancer balancer(
       demo_config(1, "round-robin", "", "socket_activation = true\nmin_uptime = \"0s\"\n"), 1);
@@ -61,24 +31,8 @@ TEST(SocketActivation, KillNineUnderAConnectionLoopRefusesNothing) {
             std::string::npos)
       << balancer.process().output();
 
-  std::atomic<bool> done{false};
-  std::atomic<int> answered{0}, refused{0}, failed{0};
-  std::thread loop([&] {
-    while (!done) {
-      switch (get_fast(port)) {
-        case attempt::answered:
-          ++answered;
-          break;
-        case attempt::refused:
-          ++refused;
-          break;
-        case attempt::other_failure:
-          ++failed;
-          break;
-      }
-    }
-  });
-  ASSERT_TRUE(wait_until([&] { return answered > 20; }, 5s));
+  fast_loop client(port);
+  ASSERT_TRUE(wait_until([&] { return client.answered() > 20; }, 5s));
   ::kill(first, SIGKILL);
   // The successor serves the same socket.
   bool restarted = wait_until(
@@ -87,17 +41,16 @@ TEST(SocketActivation, KillNineUnderAConnectionLoopRefusesNothing) {
         return log.find("backend 0 started: pid ") != log.rfind("backend 0 started: pid ");
       },
       5s);
-  int before = answered;
-  bool served_after = wait_until([&] { return answered > before + 20; }, 5s);
-  done = true;
-  loop.join();
+  int before = client.answered();
+  bool served_after = wait_until([&] { return client.answered() > before + 20; }, 5s);
+  client.stop();
   EXPECT_TRUE(restarted) << balancer.process().output();
   EXPECT_TRUE(served_after);
-  EXPECT_EQ(refused.load(), 0);
+  EXPECT_EQ(client.refused(), 0);
   // A request the killed process had accepted dies with it; nothing else may fail.
-  EXPECT_LE(failed.load(), 1);
+  EXPECT_LE(client.failed(), 1);
   std::printf("socket activation, kill -9 under load: %d answered, %d refused, %d failed\n",
-              answered.load(), refused.load(), failed.load());
+              client.answered(), client.refused(), client.failed());
 }
 
 TEST(SocketActivation, NodeAppListensOnDescriptorThree) {

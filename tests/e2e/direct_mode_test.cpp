@@ -1,0 +1,155 @@
+// Direct mode ([balancer] mode = "direct"): the kernel hands each connection straight to the
+// backend Pinwheel's BPF program picks, so the balancer relays nothing, and what a user sees
+// must still hold: rotation, drain, a backend's real client address, no refused or failed
+// connection through kill -9 and rolling restarts. The program needs bpf() (root, or CAP_BPF
+// and CAP_NET_ADMIN); where it is refused the tests skip and say why.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <optional>
+#include <system_error>
+
+#include "direct/reuseport_group.hpp"
+#include "e2e/balancer_fixture.hpp"
+#include "support/wait.hpp"
+
+namespace pinwheel::test {
+namespace {
+
+// Why direct mode cannot run here, or nothing: tries the kernel side on loopback.
+std::optional<std::string> direct_mode_refused() {
+  sockaddr_storage address{};
+  auto& v4 = reinterpret_cast<sockaddr_in&>(address);
+  v4.sin_family = AF_INET;
+  v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  try {
+    direct::reuseport_group probe(address, 1);
+  } catch (const std::system_error& e) {
+    return std::string("direct mode needs bpf() here: ") + e.what();
+  }
+  return std::nullopt;
+}
+
+#define SKIP_WITHOUT_BPF()                                      \
+  do {                                                          \
+    if (auto why = direct_mode_refused()) GTEST_SKIP() << *why; \
+  } while (false)
+
+// `count` demo backends in direct mode, with the admin socket for `pinwheel ctl`.
+std::string direct_config(int count, const std::string& strategy,
+                          const std::string& extra_backends = "") {
+  return demo_config(count, strategy, "mode = \"direct\"\n",
+                     "socket_activation = true\nmin_uptime = \"0s\"\nreadiness = \"notify\"\n" +
+                         extra_backends) +
+         "[admin]\nsocket = \"admin.sock\"\n";
+}
+
+// GET /whoami from source address `from` (any 127.x.y.z is loopback on Linux).
+whoami ask_whoami_from(const std::string& from, std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in source{};
+  source.sin_family = AF_INET;
+  ::inet_pton(AF_INET, from.c_str(), &source.sin_addr);
+  sockaddr_in target{};
+  target.sin_family = AF_INET;
+  target.sin_port = htons(port);
+  target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&target), sizeof target) != 0) {
+    int error = errno;
+    ::close(fd);
+    throw std::system_error(error, std::system_category(), "connecting from " + from);
+  }
+  std::string request = "GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string reply = read_all(fd, 5s);
+  ::close(fd);
+  return parse_whoami(reply);
+}
+
+TEST(DirectMode, RotatesOverTheBackendsWhichSeeTheRealClient) {
+  SKIP_WITHOUT_BPF();
+  running_balancer pinwheel(direct_config(3, "round-robin"), 3);
+  EXPECT_NE(pinwheel.process().output().find("direct mode"), std::string::npos);
+  std::vector<int> order;
+  for (int i = 0; i < 9; ++i) {
+    whoami w = ask_whoami_from("127.0.0.2", pinwheel.port());
+    order.push_back(w.index);
+    // No PROXY header, no relay: the backend's own getpeername() is the client.
+    EXPECT_TRUE(w.client.starts_with("127.0.0.2:")) << w.client;
+  }
+  // In turn: each backend once per round, the same order every round.
+  for (int i = 3; i < 9; ++i) EXPECT_EQ(order[i], order[i - 3]) << i;
+  EXPECT_EQ(std::set<int>(order.begin(), order.begin() + 3), (std::set<int>{0, 1, 2}));
+  EXPECT_EQ(pinwheel.process().output().find("proxy connect"), std::string::npos);
+}
+
+TEST(DirectMode, ADrainedBackendGetsNoNewConnectionUntilEnabled) {
+  SKIP_WITHOUT_BPF();
+  running_balancer pinwheel(direct_config(2, "round-robin"), 2);
+  ASSERT_EQ(run_ctl(pinwheel, {"drain", "1"}).code, 0);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(ask_whoami(pinwheel.port()).index, 0);
+  ASSERT_EQ(run_ctl(pinwheel, {"enable", "1"}).code, 0);
+  std::set<int> seen;
+  for (int i = 0; i < 4; ++i) seen.insert(ask_whoami(pinwheel.port()).index);
+  EXPECT_EQ(seen, (std::set<int>{0, 1}));
+}
+
+TEST(DirectMode, KillNineOfABackendUnderLoadRefusesNothing) {
+  SKIP_WITHOUT_BPF();
+  running_balancer pinwheel(direct_config(2, "round-robin"), 2);
+  auto started = pinwheel.process().wait_for_line(R"(backend 0 started: pid (\d+))", 5s);
+  ASSERT_TRUE(started);
+  fast_loop client(pinwheel.port());
+  ASSERT_TRUE(wait_until([&] { return client.answered() > 20; }, 5s));
+  ::kill(std::stoi((*started)[1]), SIGKILL);
+  bool restarted = wait_until(
+      [&] {
+        std::string log = pinwheel.process().output();
+        return log.find("backend 0 started: pid ") != log.rfind("backend 0 started: pid ");
+      },
+      5s);
+  ASSERT_TRUE(restarted) << pinwheel.process().output();
+  ASSERT_TRUE(pinwheel.wait_backends_up(2));
+  int before = client.answered();
+  EXPECT_TRUE(wait_until([&] { return client.answered() > before + 20; }, 5s));
+  client.stop();
+  // Connections steered to the dead backend's socket wait in its queue for the new process.
+  EXPECT_EQ(client.refused(), 0);
+  // A request the killed process had accepted dies with it; nothing else may fail.
+  EXPECT_LE(client.failed(), 1);
+  std::printf("direct mode, kill -9 under load: %d answered, %d refused, %d failed\n",
+              client.answered(), client.refused(), client.failed());
+}
+
+TEST(DirectMode, RollingRestartUnderLoadFailsNothing) {
+  SKIP_WITHOUT_BPF();
+  running_balancer pinwheel(direct_config(2, "round-robin"), 2);
+  fast_loop client(pinwheel.port());
+  ASSERT_TRUE(wait_until([&] { return client.answered() > 20; }, 5s));
+  ASSERT_EQ(run_ctl(pinwheel, {"restart-all"}).code, 0);
+  // Both replaced, one after the other, each up again before the next.
+  bool rolled = wait_until(
+      [&] {
+        std::string log = pinwheel.process().output();
+        return log.find("backend 0 restarted: pid") != std::string::npos &&
+               log.find("backend 1 restarted: pid") != std::string::npos;
+      },
+      20s);
+  int before = client.answered();
+  EXPECT_TRUE(wait_until([&] { return client.answered() > before + 20; }, 5s));
+  client.stop();
+  EXPECT_TRUE(rolled) << pinwheel.process().output();
+  EXPECT_EQ(client.refused(), 0);
+  EXPECT_EQ(client.failed(), 0);
+  std::printf("direct mode, rolling restart under load: %d answered, %d refused, %d failed\n",
+              client.answered(), client.refused(), client.failed());
+}
+
+}  // namespace
+}  // namespace pinwheel::test
