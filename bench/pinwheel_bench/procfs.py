@@ -46,45 +46,47 @@ def group_members(pgid):
     return out
 
 
-def cpu_seconds(roots):
+def pids_of(roots, tree=True):
+    """`roots` and, with `tree`, all their descendants."""
+    return [p for r in roots for p in process_tree(r)] if tree else list(roots)
+
+
+def cpu_seconds(roots, tree=True):
     """utime+stime (stat fields 14 and 15, clock ticks) summed over the process trees of
-    `roots`; includes threads that already exited."""
+    `roots` (the processes alone without `tree`); includes threads that already exited."""
     ticks = 0
-    for root in roots:
-        for pid in process_tree(root):
-            f = _stat_fields(pid)
-            if f:
-                ticks += int(f[11]) + int(f[12])
+    for pid in pids_of(roots, tree):
+        f = _stat_fields(pid)
+        if f:
+            ticks += int(f[11]) + int(f[12])
     return ticks / CLK_TCK
 
 
-def sched_seconds(roots):
+def sched_seconds(roots, tree=True):
     """Time on CPU in nanoseconds (first field of /proc/PID/task/TID/schedstat, the
     scheduler's sum_exec_runtime) summed over every thread of the process trees of `roots`,
     in seconds. Exact rather than sampled at each tick; threads that exited are missed, which
     none of the measured proxies does during a measurement."""
     ns = 0
-    for root in roots:
-        for pid in process_tree(root):
-            try:
-                tids = os.listdir(f"/proc/{pid}/task")
-            except OSError:
-                continue
-            for tid in tids:
-                text = read_text(f"/proc/{pid}/task/{tid}/schedstat")
-                if text:
-                    ns += int(text.split()[0])
+    for pid in pids_of(roots, tree):
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            text = read_text(f"/proc/{pid}/task/{tid}/schedstat")
+            if text:
+                ns += int(text.split()[0])
     return ns / 1e9
 
 
-def rss_kib(roots):
-    """VmRSS summed over the process trees of `roots`, in KiB."""
+def rss_kib(roots, tree=True):
+    """VmRSS summed over the process trees of `roots` (or the processes alone), in KiB."""
     total = 0
-    for root in roots:
-        for pid in process_tree(root):
-            m = re.search(r"^VmRSS:\s+(\d+) kB", read_text(f"/proc/{pid}/status") or "", re.M)
-            if m:
-                total += int(m.group(1))
+    for pid in pids_of(roots, tree):
+        m = re.search(r"^VmRSS:\s+(\d+) kB", read_text(f"/proc/{pid}/status") or "", re.M)
+        if m:
+            total += int(m.group(1))
     return total
 
 
@@ -111,12 +113,14 @@ class CpuMeter:
     """CPU seconds of several process groups (clock ticks and schedstat) and of the cores,
     between start() and stop()."""
 
-    def __init__(self, groups):
+    def __init__(self, groups, alone=()):
         self.groups = groups  # name -> list of root PIDs
+        self.alone = alone    # the groups measured without their descendants
 
     def _sample(self):
-        return ({k: cpu_seconds(v) for k, v in self.groups.items()},
-                {k: sched_seconds(v) for k, v in self.groups.items()}, core_busy())
+        tree = {k: k not in self.alone for k in self.groups}
+        return ({k: cpu_seconds(v, tree[k]) for k, v in self.groups.items()},
+                {k: sched_seconds(v, tree[k]) for k, v in self.groups.items()}, core_busy())
 
     def start(self):
         self.t0 = time.monotonic()

@@ -26,6 +26,9 @@ class Target:
     default: bool = False          # in the default --targets list
     tests: tuple = ()              # the only tests it runs in (empty: every test)
     colour: str = "#666666"        # its bars in plot.png
+    # Its config spawns its own backends (the demo backend, --backend-bin): its CPU and RSS
+    # are the balancer process's alone, and its spawned children count as the backends.
+    spawns_backends: bool = False
 
     def runs(self, test):
         """Whether this target takes part in `test` (health checks need a server that has
@@ -54,6 +57,13 @@ TARGETS = [
            {"metrics": "false"}, colour="#e6ab02"),
     Target("pinwheel-log", "Pinwheel + access log", "pinwheel", "pinwheel.toml",
            {"metrics": "true", "access_log": True}, colour="#e7298a"),
+    # Direct mode: the kernel hands connections to the backends; Pinwheel only steers. Its
+    # backends answer "/" like the nginx pool but are the demo backend, so compare its
+    # requests/s and latency with "direct", and its own CPU (about nothing per request)
+    # with the proxies'.
+    Target("pinwheel-direct", "Pinwheel (direct mode)", "pinwheel", "pinwheel-direct.toml",
+           {"metrics": "true"}, tests=("keepalive", "close", "rate", "idle", "syscalls"),
+           colour="#a6761d", spawns_backends=True),
 ]
 BY_NAME = {t.name: t for t in TARGETS}
 HEALTH_INTERVAL_MS = 100

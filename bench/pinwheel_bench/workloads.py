@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass
 
 from .common import BENCH_DIR, BenchError, read_text, tail
-from .procfs import CpuMeter, cpu_seconds, passive_opens, process_tree, rss_kib, tcp_sockets
+from .procfs import (CpuMeter, cpu_seconds, passive_opens, pids_of, process_tree, rss_kib,
+                     tcp_sockets)
 from .syscalls import SyscallCounter
 
 
@@ -48,10 +49,21 @@ def cpu_roots(bench, target, proc, pool):
     return "proxy", [proc.pid]
 
 
+def whole_tree(target):
+    """Whether the target's figures sum its process tree (nginx: master and worker) or are
+    its own process's (a Pinwheel that spawned its backends)."""
+    return not target.spawns_backends
+
+
 def start_meter(bench, target, proc, pool):
     role, roots = cpu_roots(bench, target, proc, pool)
-    m = CpuMeter({"figure": roots, "proxy": [proc.pid] if proc else [],
-                  "backend": bench.backend_pids(pool)})
+    if target.spawns_backends:
+        backends = [p for p in process_tree(proc.pid) if p != proc.pid]
+        m = CpuMeter({"figure": roots, "proxy": [proc.pid], "backend": backends},
+                     alone=("figure", "proxy"))
+    else:
+        m = CpuMeter({"figure": roots, "proxy": [proc.pid] if proc else [],
+                      "backend": bench.backend_pids(pool)})
     m.role = role
     m.start()
     return m
@@ -128,7 +140,8 @@ def run_wrk(bench, target, proc, port, close, counter=None):
         problems.append(f"{w['status_errors']} non-2xx responses")
     if errors > max(10, reqs * 0.001):
         problems.append(f"{errors} socket errors")
-    if close and reqs and opens < reqs * (0.9 if target.server == "direct" else 1.8):
+    one_accept = target.server == "direct" or target.spawns_backends
+    if close and reqs and opens < reqs * (0.9 if one_accept else 1.8):
         problems.append(f"only {opens} accepted connections for {reqs} requests: "
                         "the client did not reconnect per request")
     bench.log(f"    {reqs} requests in {secs:.2f}s (wall {meter.wall:.2f}s), {row['rps']:.0f}/s, "
@@ -202,10 +215,13 @@ def run_idle(bench, target, proc, port):
     proxy's process tree, and closes them."""
     n = bench.args.idle_conns
     role, roots = cpu_roots(bench, target, proc, "http")
+    tree = whole_tree(target)
     ports = set(bench.http_ports[:1] if target.server == "direct" else bench.http_ports)
+    if target.spawns_backends:
+        ports = {port}  # its backends accept on the listening port itself
     base = tcp_sockets(ports, "01")
     time.sleep(0.2)
-    rss0 = rss_kib(roots)
+    rss0 = rss_kib(roots, tree)
     holder = Holder(bench, "idle-holder", [str(BENCH_DIR / "idle_holder.py"), "127.0.0.1",
                                            str(port), str(n), "--max-hold", "120"])
     try:
@@ -221,7 +237,7 @@ def run_idle(bench, target, proc, port):
             upstream = tcp_sockets(ports, "01") - base
         # Let the proxy finish any per-connection set-up before reading its memory.
         time.sleep(0.5)
-        rss1 = max(rss_kib(roots), rss_kib(roots))
+        rss1 = max(rss_kib(roots, tree), rss_kib(roots, tree))
         alive_n = int(holder.ask("status").split()[1])
         holder.ask("close")
     finally:
@@ -343,7 +359,7 @@ def run_syscalls(bench, target, proc, port):
     """System calls per keep-alive request and per new connection, counted on the proxy
     (for direct, the backend) under the same wrk loads as the keepalive and close tests."""
     _role, roots = cpu_roots(bench, target, proc, "http")
-    pids = sorted({p for r in roots for p in process_tree(r)})
+    pids = sorted(set(pids_of(roots, whole_tree(target))))
     row, problems = {}, []
     for close, unit in ((False, "req"), (True, "conn")):
         counter = SyscallCounter(bench, pids)
