@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cerrno>
 #include <cstring>
@@ -241,7 +242,15 @@ void balancer::open_direct_listeners() {
     steering_->assign(b, i);
   }
   pool_.set_listener(&*steering_);
+  load_.emplace(pool_.members().size());
+  for (std::size_t i = 0; i < pool_.members().size(); ++i)
+    load_->watch_listener(i, direct_group_->listener_fd(i));
+  steering_->set_busy_test([this](const backend& b) {
+    int socket = steering_->socket_of(b);
+    return socket >= 0 && load_->load(static_cast<std::size_t>(socket)).busy;
+  });
   steering_->refresh();
+  spawn_background(io_, watch_load(), "least-busy sampling");
   health_.route_probes([this](const backend& b, asio::ip::tcp::socket& socket,
                               std::error_code& ec) { return route_probe(b, socket, ec); });
   log("listening on ", to_string(asio::ip::tcp::endpoint(listen.address(), direct_group_->port())),
@@ -263,10 +272,39 @@ std::function<void()> balancer::route_probe(const backend& b, asio::ip::tcp::soc
   if (ec) return {};
   std::uint16_t port = socket.local_endpoint(ec).port();
   if (ec) return {};
-  // TMP direct_group_->steer_probe(port, static_cast<std::size_t>(target));
+  try {
+    direct_group_->steer_probe(port, static_cast<std::size_t>(target));
+  } catch (const std::system_error& e) {
+    ec = e.code();  // the probe map is full: a shortage of ours, never the backend's
+    return {};
+  }
+  // Runs before the check's socket closes, so a later check reusing the port keeps its entry.
   return [this, port] {
-    // TMP if (direct_group_) direct_group_->forget_probe(port);
+    if (direct_group_) direct_group_->forget_probe(port);
   };
+}
+
+asio::awaitable<void> balancer::watch_load() {
+  asio::steady_timer timer(io_);
+  std::vector<bool> was_busy(pool_.members().size(), false);
+  for (;;) {
+    // Least-busy steers by these readings; the other strategies need none.
+    bool sampling = steering_->kind() == direct::steering_kind::least_busy;
+    timer.expires_after(sampling ? std::chrono::milliseconds(1) : std::chrono::milliseconds(100));
+    auto [ec] = co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    if (ec || stopping_) co_return;
+    if (!sampling) continue;
+    bool changed = false;
+    for (std::size_t i = 0; i < pool_.members().size(); ++i)
+      load_->watch_process(i, pool_.members()[i]->process.pid);
+    load_->sample();
+    for (std::size_t i = 0; i < was_busy.size(); ++i) {
+      bool busy = load_->load(i).busy;
+      changed = changed || busy != was_busy[i];
+      was_busy[i] = busy;
+    }
+    if (changed) steering_->refresh();
+  }
 }
 
 asio::ip::tcp::endpoint balancer::public_endpoint() const {

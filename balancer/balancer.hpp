@@ -38,6 +38,7 @@
 #include "config/options.hpp"
 #include "config/run_plan.hpp"
 #include "direct/direct_steering.hpp"
+#include "direct/listener_load.hpp"
 #include "direct/reuseport_group.hpp"
 #include "health/health_checker.hpp"
 #include "metrics/metrics_server.hpp"
@@ -115,6 +116,9 @@ class balancer : public admin_actions {
   /// Direct mode: a check's socket, bound to a port the kernel program sends to `b`'s socket.
   std::function<void()> route_probe(const backend& b, asio::ip::tcp::socket& socket,
                                     std::error_code& ec);
+  /// Direct mode: samples each backend's queue and CPU every millisecond while the strategy is
+  /// least-busy, and steers anew when a backend turns busy or idle.
+  asio::awaitable<void> watch_load();
   bool direct_mode() const { return options_.balancer.mode == balancer_mode::direct; }
   /// Where clients connect: the proxy's first listener, or direct mode's shared port.
   asio::ip::tcp::endpoint public_endpoint() const;
@@ -140,6 +144,7 @@ class balancer : public admin_actions {
   /// Direct mode only: the listening sockets, one per backend, and what steers between them.
   std::optional<direct::reuseport_group> direct_group_;
   std::optional<direct::direct_steering> steering_;
+  std::optional<direct::listener_load> load_;
   asio::ip::tcp::endpoint direct_endpoint_;
   system_process_env process_env_;
   // Before the supervisor: NOTIFY_SOCKET is ours, not the backends'.

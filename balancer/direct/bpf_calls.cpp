@@ -48,6 +48,8 @@ std::string_view map_type_name(bpf_map_type type) {
       return "BPF map type REUSEPORT_SOCKARRAY (Linux 4.19 or later)";
     case BPF_MAP_TYPE_ARRAY:
       return "BPF map type ARRAY";
+    case BPF_MAP_TYPE_HASH:
+      return "BPF map type HASH";
     default:
       return "this BPF map type";
   }
@@ -75,6 +77,50 @@ void update_map(int map_fd, const void* key, const void* value, std::uint64_t fl
   attr.value = address_of(value);
   attr.flags = flags;
   if (bpf(BPF_MAP_UPDATE_ELEM, attr) < 0) fail(errno, "cannot write a BPF map element");
+}
+
+void update_array_elements(int map_fd, std::span<const std::uint32_t> keys, const void* values,
+                           std::size_t value_size) {
+  if (keys.empty()) return;
+  bpf_attr attr{};
+  attr.batch.map_fd = static_cast<std::uint32_t>(map_fd);
+  attr.batch.keys = address_of(keys.data());
+  attr.batch.values = address_of(values);
+  attr.batch.count = static_cast<std::uint32_t>(keys.size());
+  if (bpf(BPF_MAP_UPDATE_BATCH, attr) == 0) return;
+  // 524 is the kernel's ENOTSUPP, which a kernel without batch operations may return.
+  if (errno != EINVAL && errno != EOPNOTSUPP && errno != 524)
+    fail(errno, "cannot write BPF map elements");
+  const auto* bytes = static_cast<const unsigned char*>(values);
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    update_map(map_fd, &keys[i], bytes + i * value_size);
+}
+
+void read_array_elements(int map_fd, std::uint32_t count, void* values, std::size_t value_size) {
+  if (count == 0) return;
+  std::vector<std::uint32_t> keys(count);
+  std::uint32_t next = 0;
+  bpf_attr attr{};
+  attr.batch.out_batch = address_of(&next);
+  attr.batch.map_fd = static_cast<std::uint32_t>(map_fd);
+  attr.batch.keys = address_of(keys.data());
+  attr.batch.values = address_of(values);
+  attr.batch.count = count;
+  // ENOENT: the map's end was reached, with every element read.
+  if ((bpf(BPF_MAP_LOOKUP_BATCH, attr) == 0 || errno == ENOENT) && attr.batch.count == count)
+    return;
+  if (errno != EINVAL && errno != EOPNOTSUPP && errno != 524 && errno != ENOENT)
+    fail(errno, "cannot read BPF map elements");
+  auto* bytes = static_cast<unsigned char*>(values);
+  for (std::uint32_t key = 0; key < count; ++key) read_map(map_fd, &key, bytes + key * value_size);
+}
+
+void delete_map_element(int map_fd, const void* key) {
+  bpf_attr attr{};
+  attr.map_fd = static_cast<std::uint32_t>(map_fd);
+  attr.key = address_of(key);
+  if (bpf(BPF_MAP_DELETE_ELEM, attr) < 0 && errno != ENOENT)
+    fail(errno, "cannot delete a BPF map element");
 }
 
 void read_map(int map_fd, const void* key, void* value) {

@@ -21,6 +21,22 @@ void direct_steering::set_kind(steering_kind kind) {
 }
 
 void direct_steering::refresh() {
+  if (kind_ == steering_kind::hash) {
+    if (!hash_) hash_ = std::make_unique<source_hash>(pool_);
+    std::vector<backend*> slots = hash_->resolved_slots();
+    std::vector<std::uint32_t> table;
+    if (!slots.empty() && slots.front() != nullptr) {
+      table.reserve(slots.size());
+      for (const backend* b : slots) table.push_back(static_cast<std::uint32_t>(sockets_.at(b)));
+    }
+    // Empty when no backend is eligible: new connections wait, as in rotation.
+    group_.set_hash_table(table);
+    group_.set_mode(steering_mode::hash);
+    written_once_ = false;
+    return;
+  }
+  hash_.reset();
+  if (group_.mode() != steering_mode::rotate) group_.set_mode(steering_mode::rotate);
   // weights[i]: socket i's share; 0 for sockets whose backend may not take connections.
   std::vector<std::uint32_t> weights(group_.size(), 0);
   std::vector<std::uint32_t> idle(group_.size(), 0);

@@ -3,7 +3,9 @@
 //
 // A backend is a target while it is usable (healthy, enabled) with a weight above 0; round-
 // robin repeats it by weight (smooth weighted round-robin), least-busy leaves out the
-// backends the busy test names, unless every target is busy. With no target, new connections
+// backends the busy test names, unless every target is busy; source-hash writes proxy mode's
+// own lookup table (source_hash::resolved_slots), so a client reaches the same backend in
+// either mode. With no target, new connections
 // wait in the kernel (see reuseport_group). The pool tells it of every change through
 // pool_events; the owner calls refresh() after changing weights or what counts as busy.
 // Single-threaded: the event loop.
@@ -12,12 +14,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "direct/reuseport_group.hpp"
 #include "direct/steering_kind.hpp"
 #include "pool/backend_pool.hpp"
+#include "strategy/source_hash.hpp"
 
 namespace pinwheel::direct {
 
@@ -52,6 +56,7 @@ class direct_steering : public pool_events {
   std::map<const backend*, std::size_t> sockets_;
   std::vector<std::uint32_t> written_;
   bool written_once_ = false;
+  std::unique_ptr<source_hash> hash_;  // source-hash only
 };
 
 }  // namespace pinwheel::direct

@@ -79,11 +79,8 @@ std::uint16_t port_of(int fd) {
                                             : reinterpret_cast<sockaddr_in&>(actual).sin_port);
 }
 
-// Connects to the parking socket (listen backlog 0) once and leaves the connection unaccepted:
-// its accept queue is then full, and the kernel drops every further SYN steered to it without
-// a reply. Returns our end, which must stay open. `address` may be a wildcard: connect to
-// loopback then.
-owned_fd fill_queue(int parking, sockaddr_storage address) {
+// `address` with the wildcard address replaced by loopback: where to connect.
+sockaddr_storage with_loopback(sockaddr_storage address) {
   if (address.ss_family == AF_INET6) {
     auto& a6 = reinterpret_cast<sockaddr_in6&>(address);
     if (IN6_IS_ADDR_UNSPECIFIED(&a6.sin6_addr)) a6.sin6_addr = in6addr_loopback;
@@ -91,6 +88,13 @@ owned_fd fill_queue(int parking, sockaddr_storage address) {
     auto& a4 = reinterpret_cast<sockaddr_in&>(address);
     if (a4.sin_addr.s_addr == htonl(INADDR_ANY)) a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   }
+  return address;
+}
+
+// Connects to the parking socket (listen backlog 0) once and leaves the connection unaccepted:
+// its accept queue is then full, and the kernel drops every further SYN steered to it without
+// a reply. Returns our end, which must stay open.
+owned_fd fill_queue(int parking, const sockaddr_storage& address) {
   owned_fd filler(::socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
   if (filler.get() < 0) fail("cannot create a socket to fill the parking queue");
   // A loopback handshake: done within the call, nothing else is listening for it.
@@ -119,6 +123,14 @@ reuseport_group::reuseport_group(const sockaddr_storage& address, std::size_t co
                                 " sockets, not " + std::to_string(count));
 
   // The maps first: where bpf() is refused, fail before touching the network.
+  probes_map_ = create_map(BPF_MAP_TYPE_HASH, "pinwheel_probes", sizeof(std::uint16_t),
+                           sizeof(std::uint32_t), max_probes);
+  mode_map_ = create_map(BPF_MAP_TYPE_ARRAY, "pinwheel_mode", sizeof(std::uint32_t),
+                         sizeof(std::uint32_t), 1);
+  resolved_map_ = create_map(BPF_MAP_TYPE_ARRAY, "pinwheel_hash", sizeof(std::uint32_t),
+                             sizeof(std::uint32_t), hash_slots);
+  steered_map_ = create_map(BPF_MAP_TYPE_ARRAY, "pinwheel_counts", sizeof(std::uint32_t),
+                            sizeof(std::uint64_t), static_cast<std::uint32_t>(count + 1));
   targets_map_ = create_map(BPF_MAP_TYPE_ARRAY, "pinwheel_target", sizeof(std::uint32_t),
                             sizeof(std::uint32_t), max_targets + 1);
   cursor_map_ = create_map(BPF_MAP_TYPE_ARRAY, "pinwheel_cursor", sizeof(std::uint32_t),
@@ -127,9 +139,13 @@ reuseport_group::reuseport_group(const sockaddr_storage& address, std::size_t co
   sockets_map_ =
       create_map(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, "pinwheel_socket", sizeof(std::uint32_t),
                  sizeof(std::uint32_t), static_cast<std::uint32_t>(count + 1));
-  std::vector<bpf_insn> text = steering_program({.targets = targets_map_.get(),
+  std::vector<bpf_insn> text = steering_program({.probes = probes_map_.get(),
+                                                 .mode = mode_map_.get(),
+                                                 .targets = targets_map_.get(),
                                                  .cursor = cursor_map_.get(),
+                                                 .resolved = resolved_map_.get(),
                                                  .sockets = sockets_map_.get(),
+                                                 .steered = steered_map_.get(),
                                                  .parking = static_cast<std::uint32_t>(count)});
   program_ = load_program(BPF_PROG_TYPE_SK_REUSEPORT, "pinwheel_steer", text);
 
@@ -147,7 +163,10 @@ reuseport_group::reuseport_group(const sockaddr_storage& address, std::size_t co
   set_port(bound, port_);
   std::uint32_t parking_fd = static_cast<std::uint32_t>(parking_.get());
   update_map(sockets_map_.get(), &parking_key, &parking_fd);
-  parking_filler_ = fill_queue(parking_.get(), bound);
+  local_address_ = with_loopback(bound);
+  parking_filler_ = fill_queue(parking_.get(), local_address_);
+  const std::uint64_t none = 0;  // the filler's SYN was parked: not a client's
+  update_map(steered_map_.get(), &parking_key, &none);
 
   listeners_.reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) {
@@ -163,12 +182,7 @@ void reuseport_group::set_targets(std::span<const std::uint32_t> slots) {
     throw std::invalid_argument("direct mode: " + std::to_string(slots.size()) +
                                 " targets, more than the steering table's " +
                                 std::to_string(max_targets));
-  for (std::uint32_t index : slots) {
-    if (index >= listeners_.size())
-      throw std::invalid_argument("direct mode: target socket " + std::to_string(index) +
-                                  " does not exist (the group has " +
-                                  std::to_string(listeners_.size()) + ")");
-  }
+  for (std::uint32_t index : slots) check_socket(index, "target");
   const std::uint32_t key_count = 0;
   const auto count = static_cast<std::uint32_t>(slots.size());
   // Shrinking: the new length first, so the program stops reading the tail before it changes.
@@ -182,6 +196,85 @@ void reuseport_group::set_targets(std::span<const std::uint32_t> slots) {
   target_count_ = count;
 }
 
+void reuseport_group::check_socket(std::size_t socket, const char* what) const {
+  if (socket >= listeners_.size())
+    throw std::invalid_argument("direct mode: " + std::string(what) + " socket " +
+                                std::to_string(socket) + " does not exist (the group has " +
+                                std::to_string(listeners_.size()) + ")");
+}
+
+void reuseport_group::write_mode() {
+  std::uint32_t word = rotate_word;
+  if (mode_ == steering_mode::hash) word = has_hash_table_ ? hash_word : park_word;
+  const std::uint32_t key = 0;
+  update_map(mode_map_.get(), &key, &word);
+}
+
+void reuseport_group::set_mode(steering_mode mode) {
+  mode_ = mode;
+  write_mode();
+}
+
+void reuseport_group::set_hash_table(std::span<const std::uint32_t> slot_to_socket) {
+  if (!slot_to_socket.empty() && slot_to_socket.size() != hash_slots)
+    throw std::invalid_argument("direct mode: a hash table has " + std::to_string(hash_slots) +
+                                " slots, not " + std::to_string(slot_to_socket.size()));
+  for (std::uint32_t index : slot_to_socket) check_socket(index, "hash table");
+  if (slot_to_socket.empty()) {
+    has_hash_table_ = false;
+    write_mode();
+    return;
+  }
+  if (hash_table_.empty()) hash_table_.assign(hash_slots, 0);  // as the kernel made the map
+  std::vector<std::uint32_t> keys, values;
+  for (std::uint32_t slot = 0; slot < hash_slots; ++slot) {
+    if (hash_table_[slot] == slot_to_socket[slot]) continue;
+    keys.push_back(slot);
+    values.push_back(slot_to_socket[slot]);
+  }
+  update_array_elements(resolved_map_.get(), keys, values.data(), sizeof(std::uint32_t));
+  hash_table_.assign(slot_to_socket.begin(), slot_to_socket.end());
+  // The table first, then the mode that reads it.
+  if (!has_hash_table_) {
+    has_hash_table_ = true;
+    write_mode();
+  }
+}
+
+void reuseport_group::steer_probe(std::uint16_t local_port, std::size_t socket) {
+  check_socket(socket, "probe");
+  const std::uint16_t key = htons(local_port);  // as the program reads it from the packet
+  const auto value = static_cast<std::uint32_t>(socket);
+  update_map(probes_map_.get(), &key, &value);
+}
+
+void reuseport_group::forget_probe(std::uint16_t local_port) {
+  const std::uint16_t key = htons(local_port);
+  delete_map_element(probes_map_.get(), &key);
+}
+
+std::uint64_t reuseport_group::steered(std::size_t socket) const {
+  check_socket(socket, "steered count of");
+  const auto key = static_cast<std::uint32_t>(socket);
+  std::uint64_t count = 0;
+  read_map(steered_map_.get(), &key, &count);
+  return count;
+}
+
+std::vector<std::uint64_t> reuseport_group::steered_counts() const {
+  std::vector<std::uint64_t> counts(listeners_.size());
+  read_array_elements(steered_map_.get(), static_cast<std::uint32_t>(counts.size()), counts.data(),
+                      sizeof(std::uint64_t));
+  return counts;
+}
+
+std::uint64_t reuseport_group::parked() const {
+  const auto key = static_cast<std::uint32_t>(listeners_.size());
+  std::uint64_t count = 0;
+  read_map(steered_map_.get(), &key, &count);
+  return count;
+}
+
 void reuseport_group::close() {
   listeners_.clear();
   parking_filler_.reset();
@@ -190,7 +283,15 @@ void reuseport_group::close() {
   sockets_map_.reset();
   cursor_map_.reset();
   targets_map_.reset();
+  steered_map_.reset();
+  resolved_map_.reset();
+  mode_map_.reset();
+  probes_map_.reset();
   target_count_ = 0;
+  mode_ = steering_mode::rotate;
+  hash_table_.clear();
+  has_hash_table_ = false;
+  local_address_ = {};
   port_ = 0;
 }
 

@@ -53,6 +53,23 @@ backend* source_hash::pick(const asio::ip::address& client, std::span<backend* c
   }
 }
 
+std::vector<backend*> source_hash::resolved_slots(std::span<backend* const> avoid) {
+  std::span<backend* const> members = pool_.members();
+  if (!std::equal(members.begin(), members.end(), members_.begin(), members_.end())) build(members);
+  std::vector<backend*> out(kTableSize, nullptr);
+  std::vector<char> usable(backends_.size());
+  for (std::size_t i = 0; i < backends_.size(); ++i) usable[i] = eligible(backends_[i], avoid);
+  // Backwards over the table twice, so that the slots after the last eligible one wrap around
+  // to the first: `next` is the first eligible backend at or after the slot.
+  backend* next = nullptr;
+  for (std::uint64_t i = 2 * std::uint64_t{kTableSize}; i-- > 0;) {
+    const std::uint64_t slot = i % kTableSize;
+    if (!table_.empty() && usable[table_[slot]]) next = backends_[table_[slot]];
+    if (i < kTableSize) out[slot] = next;
+  }
+  return out;
+}
+
 void source_hash::members_changed(std::span<backend* const> members) { build(members); }
 
 void source_hash::build(std::span<backend* const> members) {

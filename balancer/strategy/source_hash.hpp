@@ -28,6 +28,12 @@ class source_hash : public strategy {
   backend* pick(const asio::ip::address& client, std::span<backend* const> avoid) override;
   void members_changed(std::span<backend* const> members) override;
 
+  /// For each slot of the table, the backend pick() reaches from it now: the slot's own if
+  /// eligible, else the next eligible slot's (nullptr everywhere when none is). pick(client)
+  /// is resolved_slots()[hash_address(client) % kTableSize]: direct mode's steering program
+  /// reads this table, so both modes send a client to the same backend. One pass, O(slots).
+  std::vector<backend*> resolved_slots(std::span<backend* const> avoid = {});
+
  private:
   void build(std::span<backend* const> members);
 

@@ -24,95 +24,16 @@
 #include <vector>
 
 #include "direct/bpf_calls.hpp"
+#include "direct/loopback_clients.hpp"
+#include "direct/probe_socket.hpp"
 #include "direct/smooth_weights.hpp"
 #include "direct/steering_program.hpp"
-#include "support/unique_fd.hpp"
+#include "support/wait.hpp"
 
 namespace pinwheel::direct {
 namespace {
 
-using namespace std::chrono_literals;
-using clock_type = std::chrono::steady_clock;
-using test::unique_fd;
-
-sockaddr_storage loopback(std::uint16_t port = 0) {
-  sockaddr_storage storage{};
-  auto& a = reinterpret_cast<sockaddr_in&>(storage);
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return storage;
-}
-
-// A group on 127.0.0.1, or the reason bpf() is refused here (the test then skips).
-std::optional<reuseport_group> try_group(std::size_t count, std::string& refused) {
-  try {
-    return reuseport_group(loopback(), count);
-  } catch (const std::system_error& e) {
-    if (e.code() != std::errc::operation_not_permitted) throw;
-    refused = e.what();
-    return std::nullopt;
-  }
-}
-
-#define MAKE_GROUP_OR_SKIP(name, count)         \
-  std::string refused_##name;                   \
-  auto name = try_group(count, refused_##name); \
-  if (!name) GTEST_SKIP() << "bpf() refused: " << refused_##name
-
-unique_fd connect_nonblocking(std::uint16_t port) {
-  unique_fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  sockaddr_storage to = loopback(port);
-  int rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), sizeof(sockaddr_in));
-  EXPECT_TRUE(rc == 0 || errno == EINPROGRESS) << std::strerror(errno);
-  return fd;
-}
-
-// Waits for a non-blocking connect to finish: 0 when connected, else its errno (ETIMEDOUT
-// when still in progress at the deadline).
-int connect_outcome(const unique_fd& client, std::chrono::milliseconds within) {
-  pollfd out{client.get(), POLLOUT, 0};
-  if (::poll(&out, 1, static_cast<int>(within.count())) != 1) return ETIMEDOUT;
-  int error = -1;
-  socklen_t length = sizeof(error);
-  ::getsockopt(client.get(), SOL_SOCKET, SO_ERROR, &error, &length);
-  return error;
-}
-
-int remaining_ms(clock_type::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
-  return left.count() > 0 ? static_cast<int>(left.count()) : 0;
-}
-
-// The index of the one socket with a connection waiting, accepted and closed, or -1 if none
-// has one by the deadline. Two ready at once is a failure (a connection went astray).
-int accept_one(const reuseport_group& group, std::chrono::milliseconds within) {
-  const auto deadline = clock_type::now() + within;
-  std::vector<pollfd> fds;
-  for (std::size_t i = 0; i < group.size(); ++i) fds.push_back({group.listener_fd(i), POLLIN, 0});
-  for (;;) {
-    int ready = ::poll(fds.data(), fds.size(), remaining_ms(deadline));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) return -1;
-    EXPECT_EQ(ready, 1) << "connections waiting on more than one socket";
-    for (std::size_t i = 0; i < fds.size(); ++i) {
-      if (!(fds[i].revents & POLLIN)) continue;
-      unique_fd accepted(::accept4(fds[i].fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-      EXPECT_GE(accepted.get(), 0) << std::strerror(errno);
-      return static_cast<int>(i);
-    }
-  }
-}
-
-// Connects `count` clients one after the other; where each was accepted.
-std::vector<int> sequence_of(const reuseport_group& group, int count) {
-  std::vector<int> seen;
-  for (int i = 0; i < count; ++i) {
-    unique_fd client = connect_nonblocking(group.port());
-    seen.push_back(accept_one(group, 2s));
-  }
-  return seen;
-}
+using namespace test;
 
 std::set<int> open_descriptors() {
   std::set<int> fds;
@@ -123,20 +44,6 @@ std::set<int> open_descriptors() {
   fds.erase(::dirfd(dir));
   ::closedir(dir);
   return fds;
-}
-
-TEST(SteeringProgram, TheVerifierAcceptsIt) {
-  try {
-    owned_fd targets = create_map(BPF_MAP_TYPE_ARRAY, "test_targets", 4, 4, 17);
-    owned_fd cursor = create_map(BPF_MAP_TYPE_ARRAY, "test_cursor", 4, 8, 1);
-    owned_fd sockets = create_map(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, "test_sockets", 4, 4, 2);
-    auto text = steering_program({targets.get(), cursor.get(), sockets.get(), 1});
-    owned_fd program = load_program(BPF_PROG_TYPE_SK_REUSEPORT, "test_steer", text);
-    EXPECT_GE(program.get(), 0);
-  } catch (const std::system_error& e) {
-    if (e.code() == std::errc::operation_not_permitted) GTEST_SKIP() << e.what();
-    FAIL() << e.what();
-  }
 }
 
 TEST(ReuseportGroup, RotatesOverTheTargetsInOrder) {
@@ -186,6 +93,70 @@ TEST(ReuseportGroup, NoTargetsHoldsTheConnectionUntilOneIsNamed) {
   EXPECT_EQ(connect_outcome(client, 1s), 0);
 }
 
+// A health check through the public port reaches the socket it names, 10 of 10 times, though
+// the targets name only socket 0; it is not counted as steered (client load).
+TEST(ReuseportGroup, AProbeReachesItsSocketWhateverTheTargets) {
+  MAKE_GROUP_OR_SKIP(group, 2);
+  const std::uint32_t targets[] = {0};
+  group->set_targets(targets);
+  for (int i = 0; i < 10; ++i) {
+    probe_socket probe = open_probe(*group, 1);
+    ASSERT_NE(probe.port, 0);
+    const sockaddr_storage& to = probe.destination;
+    int rc = ::connect(probe.fd.get(), reinterpret_cast<const sockaddr*>(&to), length_of(to));
+    ASSERT_TRUE(rc == 0 || errno == EINPROGRESS) << std::strerror(errno);
+    EXPECT_EQ(accept_one(*group, 2s), 1) << "probe " << i;
+    EXPECT_EQ(connect_outcome(probe.fd.get(), 1s), 0);
+    group->forget_probe(probe.port);
+  }
+  EXPECT_EQ(sequence_of(*group, 2), (std::vector<int>{0, 0}));
+  EXPECT_EQ(group->steered(0), 2u);
+  EXPECT_EQ(group->steered(1), 0u);
+}
+
+TEST(ReuseportGroup, AnIpv6ProbeReachesItsSocket) {
+  MAKE_V6_GROUP_OR_SKIP(group, 2);
+  const std::uint32_t targets[] = {0};
+  group->set_targets(targets);
+  probe_socket probe = open_probe(*group, 1);
+  const sockaddr_storage& to = probe.destination;
+  ASSERT_EQ(to.ss_family, AF_INET6);
+  ::connect(probe.fd.get(), reinterpret_cast<const sockaddr*>(&to), length_of(to));
+  EXPECT_EQ(accept_one(*group, 2s), 1);
+  EXPECT_EQ(connect_outcome(probe.fd.get(), 1s), 0);
+}
+
+TEST(ReuseportGroup, AProbeIsNotParked) {
+  MAKE_GROUP_OR_SKIP(group, 2);
+  probe_socket probe = open_probe(*group, 0);
+  const sockaddr_storage& to = probe.destination;
+  ::connect(probe.fd.get(), reinterpret_cast<const sockaddr*>(&to), length_of(to));
+  EXPECT_EQ(accept_one(*group, 2s), 0);
+  group->forget_probe(probe.port);
+  group->forget_probe(probe.port);  // twice: nothing to forget, no error
+  EXPECT_THROW(group->steer_probe(1234, 2), std::invalid_argument);
+}
+
+TEST(ReuseportGroup, CountsTheConnectionsSteeredToEachSocket) {
+  MAKE_GROUP_OR_SKIP(group, 3);
+  EXPECT_EQ(group->steered(0), 0u);
+  const std::uint32_t targets[] = {0, 1, 0};
+  group->set_targets(targets);
+  sequence_of(*group, 6);
+  EXPECT_EQ(group->steered(0), 4u);
+  EXPECT_EQ(group->steered(1), 2u);
+  EXPECT_EQ(group->steered(2), 0u);
+  EXPECT_EQ(group->parked(), 0u);
+  EXPECT_EQ(group->steered_counts(), (std::vector<std::uint64_t>{4, 2, 0}));
+  EXPECT_THROW(group->steered(3), std::invalid_argument);
+
+  // No target: the SYN is parked, and counted there.
+  group->set_targets({});
+  unique_fd client = connect_nonblocking(group->port());
+  EXPECT_TRUE(pinwheel::test::wait_until([&] { return group->parked() >= 1; }, 2s, 1ms));
+  EXPECT_EQ(group->steered(0), 4u);
+}
+
 TEST(ReuseportGroup, RefusesTargetsThatAreNotItsSockets) {
   MAKE_GROUP_OR_SKIP(group, 2);
   const std::uint32_t bad[] = {0, 2};
@@ -209,8 +180,8 @@ TEST(ReuseportGroup, DescriptorsAreCloseOnExecAndAllClosedWithTheGroup) {
       ++added;
       EXPECT_TRUE(::fcntl(fd, F_GETFD) & FD_CLOEXEC) << "descriptor " << fd;
     }
-    // Three sockets, the parking socket and its filler, three maps, one program.
-    EXPECT_EQ(added, 9);
+    // Three sockets, the parking socket and its filler, seven maps, one program.
+    EXPECT_EQ(added, 13);
     for (std::size_t i = 0; i < group->size(); ++i)
       EXPECT_TRUE(during.count(group->listener_fd(i)));
     group->close();

@@ -44,7 +44,7 @@ std::optional<std::string> direct_mode_refused() {
 std::string direct_config(int count, const std::string& strategy,
                           const std::string& extra_backends = "") {
   return demo_config(count, strategy, "mode = \"direct\"\n",
-                     "socket_activation = true\nmin_uptime = \"0s\"\nreadiness = \"notify\"\n" +
+                     "socket_activation = true\nmin_uptime = \"0s\"\n" +
                          extra_backends) +
          "[admin]\nsocket = \"admin.sock\"\n";
 }

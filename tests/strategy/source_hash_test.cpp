@@ -168,5 +168,34 @@ TEST(SourceHash, TheTableDependsOnNamesNotOrder) {
   EXPECT_EQ(assign(a, addresses), assign(b, addresses));
 }
 
+// Direct mode reads this table: it must agree with pick() for every client, with backends
+// down and avoided too.
+TEST(SourceHash, ResolvedSlotsAgreeWithPick) {
+  test_pool backends(5, {1, 2, 1, 1, 3});
+  source_hash sh(backends.pool);
+  backends.set_up(backends[1], false);
+  std::vector<backend*> avoid{&backends[3]};
+  std::vector<backend*> table = sh.resolved_slots(avoid);
+  ASSERT_EQ(table.size(), source_hash::kTableSize);
+  for (const asio::ip::address& a : clients())
+    ASSERT_EQ(table[hash_address(a) % source_hash::kTableSize], sh.pick(a, avoid)) << a;
+  for (backend* b : table) {
+    ASSERT_NE(b, nullptr);
+    EXPECT_NE(b, &backends[1]);
+    EXPECT_NE(b, &backends[3]);
+  }
+}
+
+TEST(SourceHash, ResolvedSlotsAreEmptyWithNothingEligible) {
+  test_pool backends(2);
+  source_hash sh(backends.pool);
+  backends.set_up(backends[0], false);
+  backends.set_up(backends[1], false);
+  for (backend* b : sh.resolved_slots()) ASSERT_EQ(b, nullptr);
+  backend_pool empty;
+  source_hash none(empty);
+  EXPECT_EQ(none.resolved_slots(), std::vector<backend*>(source_hash::kTableSize, nullptr));
+}
+
 }  // namespace
 }  // namespace pinwheel

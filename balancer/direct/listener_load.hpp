@@ -1,0 +1,53 @@
+// Takes least-busy's readings (load_tracker.hpp) of every backend: its listener's accept queue
+// and its process's run time.
+//
+// The queue: getsockopt(TCP_INFO) on a listening socket reports the connections waiting to be
+// accepted (tcpi_unacked) and the backlog (tcpi_sacked). The run time: the first field of
+// /proc/PID/schedstat (nanoseconds on CPU), kept open and re-read with pread(); reopened when
+// watch_process() names another pid. It is the main thread's: right for single-threaded event
+// loops (the demo backend, Node); a multi-threaded backend's other threads are not counted. A
+// process that has exited reads as none (no CPU share) until another pid is named. Not
+// thread-safe; one sample of 15 backends costs a few tens of microseconds (see the report in
+// tests/direct/listener_load_test.cpp).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <vector>
+
+#include "direct/load_tracker.hpp"
+#include "direct/owned_fd.hpp"
+
+namespace pinwheel::direct {
+
+class listener_load {
+ public:
+  explicit listener_load(std::size_t backends, busy_rule rule = {});
+
+  std::size_t size() const { return tracker_.size(); }
+
+  /// `fd` is backend i's listening socket (not owned: the reuseport_group keeps it); -1 for none
+  /// (its queue reads 0).
+  void watch_listener(std::size_t backend, int fd);
+  /// Backend i's process; 0 for none. Another pid than before forgets the CPU history.
+  void watch_process(std::size_t backend, pid_t pid);
+
+  /// Reads every backend now. Throws std::system_error when a listener cannot be read (not a
+  /// TCP socket: a caller's mistake).
+  void sample();
+
+  const backend_load& load(std::size_t backend) const { return tracker_.load(backend); }
+
+ private:
+  struct watched {
+    int listener = -1;
+    pid_t pid = 0;
+    owned_fd schedstat;
+  };
+
+  load_tracker tracker_;
+  std::vector<watched> watched_;
+};
+
+}  // namespace pinwheel::direct
