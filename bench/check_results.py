@@ -3,7 +3,8 @@
 figure is present and non-zero. Used by bench/smoke_test.sh; exits 1 and names each
 problem otherwise.
 
-usage: check_results.py COMPARISON_DIR [SCALING_DIR] [--targets pinwheel,haproxy,nginx,direct]
+usage: check_results.py COMPARISON_DIR [SCALING_DIR]
+                        [--targets pinwheel,haproxy,haproxy-256k,nginx,direct]
 """
 
 import argparse
@@ -11,11 +12,22 @@ import csv
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pinwheel_bench.targets import BY_NAME, TARGETS  # noqa: E402
+from pinwheel_bench.workloads import TEST_BY_NAME  # noqa: E402
+
 REQUIRED = {
-    "keepalive": ["requests", "rps", "p50_us", "p99_us", "cpu_s", "cpu_us_per_req"],
-    "close": ["requests", "rps", "p50_us", "p99_us", "cpu_s", "cpu_us_per_conn"],
-    "bulk": ["bytes", "gbit_s", "cpu_s", "cpu_s_per_gb"],
+    "keepalive": ["requests", "rps", "p50_us", "p99_us", "cpu_s", "sched_s", "cpu_us_per_req",
+                  "sched_us_per_req"],
+    "close": ["requests", "rps", "p50_us", "p99_us", "cpu_s", "sched_s", "cpu_us_per_conn",
+              "sched_us_per_conn"],
+    "rate": ["rate_req_s", "rate_req_ok", "rate_sched_us_per_req", "rate_p99_us_req",
+             "rate_conn_s", "rate_conn_ok", "rate_sched_us_per_conn", "rate_p99_us_conn"],
+    "bulk": ["bytes", "gbit_s", "cpu_s", "sched_s", "cpu_s_per_gb", "sched_s_per_gb"],
+    "bulk32": ["bytes", "gbit_s", "sched_s", "sched_s_per_gb"],
     "idle": ["idle_connected", "idle_upstream", "rss_with_kib", "rss_bytes_per_conn"],
+    "slowread": ["bytes", "slow_conns", "slow_alive", "rss_with_kib", "slow_sched_us_per_mb"],
+    "churn": ["requests", "rps", "p99_us", "sched_us_per_conn"],
     "syscalls": ["syscalls_per_req", "syscalls_per_conn"],
 }
 
@@ -35,6 +47,8 @@ def check_comparison(d, targets, problems):
     rows = list(csv.DictReader(open(csv_path, encoding="utf-8")))
     for test, cols in REQUIRED.items():
         for target in targets:
+            if not BY_NAME[target].runs(TEST_BY_NAME[test]):
+                continue
             mine = [r for r in rows if r["test"] == test and r["target"] == target]
             if not mine:
                 problems.append(f"{test}/{target}: no row in results.csv")
@@ -77,7 +91,7 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("comparison", type=Path)
     ap.add_argument("scaling", type=Path, nargs="?")
-    ap.add_argument("--targets", default="pinwheel,haproxy,nginx,direct")
+    ap.add_argument("--targets", default=",".join(t.name for t in TARGETS if t.default))
     args = ap.parse_args()
     problems = []
     check_comparison(args.comparison, args.targets.split(","), problems)

@@ -23,7 +23,7 @@ smoke_begin bench-smoke BENCH_SMOKE_KEEP
 status=0
 echo "smoke: comparison (all four targets)"
 run "$here/run.sh" --smoke --require-pinwheel --pinwheel "$pinwheel" --backend-bin "$backend" \
-  --out "$tmp/compare" --max-wall 150 || status=1
+  --out "$tmp/compare" --max-wall 180 || status=1
 echo "smoke: scaling mode, N = 1"
 run "$here/run.sh" --scaling --smoke --scaling-n 1 --pinwheel "$pinwheel" \
   --backend-bin "$backend" --out "$tmp/scaling" --max-wall 90 || status=1
