@@ -382,11 +382,6 @@ void session::on_read(direction& d, asio::error_code ec, std::size_t n) {
     d.large = true;
     d.buffer.give_back();
     borrow(d);
-  } else if (n < d.buffer.size()) {
-    // HAProxy's short-read rule: a read that did not fill the buffer drained the socket, so
-    // reading again now would only say EAGAIN. Park until epoll reports new bytes (the socket
-    // is registered edge-triggered once, so waiting costs no system call).
-    d.buffer.give_back();
   }
   read(d);
 }
