@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <system_error>
+#include <utility>
 
 #include "direct/reuseport_group.hpp"
 #include "e2e/balancer_fixture.hpp"
@@ -233,13 +234,26 @@ TEST(DirectMode, LeastBusySendsNoFastRequestBehindASlowOne) {
 TEST(DirectMode, SourceHashKeepsAClientOnOneBackendAsProxyModeWould) {
   SKIP_WITHOUT_BPF();
   running_balancer pinwheel(direct_config(3, "source-hash"), 3);
-  std::map<std::string, int> first;
-  std::set<int> used;
-  for (int round = 0; round < 2; ++round) {
+  auto assignment = [&] {
+    std::map<std::string, int> index;
     for (int c = 2; c < 14; ++c) {
       std::string client = "127.0.0." + std::to_string(c);
-      int index = ask_whoami_from(client, pinwheel.port()).index;
-      if (round == 0) first[client] = index;
+      index[client] = ask_whoami_from(client, pinwheel.port()).index;
+    }
+    return index;
+  };
+  // The table is written once the last backend is up, which takes milliseconds (more under
+  // sanitizers): wait until two passes agree, then every later pass must agree too.
+  std::map<std::string, int> first;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::map<std::string, int> previous = std::exchange(first, assignment());
+        return previous == first;
+      },
+      10s));
+  std::set<int> used;
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& [client, index] : assignment()) {
       EXPECT_EQ(index, first[client]) << client;
       used.insert(index);
     }
