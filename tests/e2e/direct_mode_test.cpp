@@ -20,6 +20,7 @@
 
 #include "direct/reuseport_group.hpp"
 #include "e2e/balancer_fixture.hpp"
+#include "e2e/edge_support.hpp"
 #include "support/wait.hpp"
 
 namespace pinwheel::test {
@@ -54,25 +55,7 @@ std::string direct_config(int count, const std::string& strategy,
 
 // GET /whoami from source address `from` (any 127.x.y.z is loopback on Linux).
 whoami ask_whoami_from(const std::string& from, std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in source{};
-  source.sin_family = AF_INET;
-  ::inet_pton(AF_INET, from.c_str(), &source.sin_addr);
-  sockaddr_in target{};
-  target.sin_family = AF_INET;
-  target.sin_port = htons(port);
-  target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0 ||
-      ::connect(fd, reinterpret_cast<sockaddr*>(&target), sizeof target) != 0) {
-    int error = errno;
-    ::close(fd);
-    throw std::system_error(error, std::system_category(), "connecting from " + from);
-  }
-  std::string request = "GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string reply = read_all(fd, 5s);
-  ::close(fd);
-  return parse_whoami(reply);
+  return parse_whoami(whoami_from(from, port));
 }
 
 TEST(DirectMode, RotatesOverTheBackendsWhichSeeTheRealClient) {
