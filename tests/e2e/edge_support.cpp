@@ -65,8 +65,12 @@ std::unique_ptr<third_party> wait_listening(std::unique_ptr<third_party> p, cons
 
 }  // namespace
 
-unique_fd connect_from(const std::string& source, const std::string& host, std::uint16_t port,
-                       std::uint16_t* source_port) {
+namespace {
+
+// Connects from `source` to host:port; on a refused or reset connect returns an empty fd and
+// leaves errno set, so that callers can tell a limit's reset from a broken test set-up.
+unique_fd try_connect_from(const std::string& source, const std::string& host, std::uint16_t port,
+                           std::uint16_t* source_port) {
   sockaddr_storage local{}, remote{};
   socklen_t local_len = make_address(source, 0, local);
   socklen_t remote_len = make_address(host, port, remote);
@@ -74,9 +78,12 @@ unique_fd connect_from(const std::string& source, const std::string& host, std::
   if (fd.get() < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&local), local_len) != 0)
     throw std::runtime_error("bind " + source + ": " + std::strerror(errno));
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&remote), remote_len) != 0)
-    throw std::runtime_error("connect " + host + ":" + std::to_string(port) + ": " +
-                             std::strerror(errno));
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&remote), remote_len) != 0) {
+    int error = errno;
+    fd.reset();
+    errno = error;
+    return fd;
+  }
   if (source_port != nullptr) {
     socklen_t len = sizeof local;
     ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &len);
@@ -87,12 +94,27 @@ unique_fd connect_from(const std::string& source, const std::string& host, std::
   return fd;
 }
 
+}  // namespace
+
+unique_fd connect_from(const std::string& source, const std::string& host, std::uint16_t port,
+                       std::uint16_t* source_port) {
+  unique_fd fd = try_connect_from(source, host, port, source_port);
+  if (fd.get() < 0)
+    throw std::runtime_error("connect " + host + ":" + std::to_string(port) + ": " +
+                             std::strerror(errno));
+  return fd;
+}
+
 std::string exchange_from(const std::string& source, const std::string& host, std::uint16_t port,
                           const std::string& request, std::uint16_t* source_port) {
-  unique_fd fd = connect_from(source, host, port, source_port);
+  unique_fd fd = try_connect_from(source, host, port, source_port);
+  // Turned away at once (a limit): the reset can beat the end of connect() or the request.
+  if (fd.get() < 0 && errno == ECONNRESET) return "RESET";
+  if (fd.get() < 0)
+    throw std::runtime_error("connect " + host + ":" + std::to_string(port) + ": " +
+                             std::strerror(errno));
   if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
       static_cast<ssize_t>(request.size())) {
-    // Turned away at once (a limit): the reset can beat the request.
     if (errno == ECONNRESET || errno == EPIPE) return "RESET";
     throw std::runtime_error("send failed: " + std::string(std::strerror(errno)));
   }
