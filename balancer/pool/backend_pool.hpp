@@ -6,10 +6,12 @@
 // walks over members stop seeing it, while whoever still holds it (a session finishing, a
 // connect in flight) reads a live object. A retired backend costs a few hundred bytes until
 // exit. Every change that a strategy may track goes through here and is reported to the
-// pool_events listener, except the per-message awaiting marks (request_sent, reply_received),
-// which strategies read from backend::awaiting when they pick. Single-threaded.
+// pool_events listener, except the per-message awaiting marks (request_sent, reply_received,
+// wait_abandoned), which strategies read from backend::awaiting and answer_times() when they
+// pick. Single-threaded.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,12 +21,18 @@
 
 #include "pool/backend.hpp"
 #include "pool/pool_events.hpp"
+#include "pool/service_times.hpp"
 
 namespace pinwheel {
 
+/// The current time (a fake clock in tests).
+using clock_source = std::function<std::chrono::steady_clock::time_point()>;
+
 class backend_pool {
  public:
-  backend_pool() = default;
+  /// `now` times the waits for an answer (two readings per request: a vDSO call, no system
+  /// call).
+  explicit backend_pool(clock_source now = std::chrono::steady_clock::now) : now_(std::move(now)) {}
   backend_pool(const backend_pool&) = delete;
   backend_pool& operator=(const backend_pool&) = delete;
 
@@ -50,12 +58,26 @@ class backend_pool {
   /// Client bytes went to `b` on the connection owning `link`: unless it already awaits a
   /// response, it does from now. Inline and cheap: called for every message.
   void request_sent(backend& b, awaiting_link& link) {
-    if (!link.linked()) b.awaiting.push_back(link, ++requests_sent_);
+    if (!link.linked()) b.awaiting.push_back(link, ++requests_sent_, now_());
   }
-  /// Bytes came back from `b` (or the connection ended): it awaits nothing.
+  /// Bytes (or the end of stream) came back from `b` on the connection owning `link`: if it
+  /// awaited a response, this is the answer, and how long the backend took is recorded.
   void reply_received(backend& b, awaiting_link& link) {
+    if (!link.linked()) return;
+    const auto now = now_();
+    service_times_.record(now - b.awaiting.work_began(link));
+    b.awaiting.remove(link);
+    b.awaiting.set_last_answer(now);
+  }
+  /// The connection owning `link` ended: it awaits nothing, and no answer is learned from it.
+  void wait_abandoned(backend& b, awaiting_link& link) {
     if (link.linked()) b.awaiting.remove(link);
   }
+  /// How long the backends took to answer, recently (all backends together: they are
+  /// usually copies of one program).
+  const service_times& answer_times() const { return service_times_; }
+  /// The pool's clock, as the waits were timed.
+  std::chrono::steady_clock::time_point now() const { return now_(); }
   /// Sets the admin state, telling the listener if usable() changed.
   void set_admin(backend& b, admin_state state);
   /// Health changed `b.usable()`: tells the listener. Call after changing `b.health`.
@@ -72,6 +94,8 @@ class backend_pool {
   std::vector<backend*> members_;
   pool_events* listener_ = nullptr;
   std::uint64_t requests_sent_ = 0;  // orders awaiting links across backends
+  clock_source now_;
+  service_times service_times_;
   std::function<void(backend&)> on_became_usable_;
 };
 

@@ -76,7 +76,7 @@ session::session(tcp::socket downstream, const tcp::endpoint& client, const tcp:
 
 session::~session() {
   if (backend_ != nullptr) {
-    context_.pool.reply_received(*backend_, awaiting_);
+    context_.pool.wait_abandoned(*backend_, awaiting_);
     context_.pool.drop_connection(*backend_);
   }
   if (admitted_) context_.limiter->release(client_.address());
@@ -461,7 +461,7 @@ void session::close() {
   closed_ = true;
   waiting_ = false;
   // Closed: no answer will come through this session.
-  if (backend_ != nullptr) context_.pool.reply_received(*backend_, awaiting_);
+  if (backend_ != nullptr) context_.pool.wait_abandoned(*backend_, awaiting_);
   asio::error_code ignored;
   // Pending operations complete with operation_aborted; they may still point into this
   // session's buffers, which is why those stay lent until the session is destroyed.

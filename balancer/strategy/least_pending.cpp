@@ -1,25 +1,49 @@
 #include "strategy/least_pending.hpp"
 
+#include <algorithm>
+#include <tuple>
+
 #include "strategy/least_connections.hpp"
 
 namespace pinwheel {
 
 namespace {
 
-// Whether `a` is preferred to `b` (the order in least_pending.hpp).
-bool less_pending(const backend& a, std::uint64_t weight_a, const backend& b,
-                  std::uint64_t weight_b) {
-  const awaiting_link* mine = a.awaiting.oldest();
-  const awaiting_link* theirs = b.awaiting.oldest();
-  if ((mine == nullptr) != (theirs == nullptr)) return mine == nullptr;  // owes nothing
-  if (mine == nullptr) return less_loaded(a, weight_a, b, weight_b);     // ties: rotation
-  return mine->since > theirs->since;  // its oldest wait began later
+using namespace std::chrono_literals;
+
+// Waits shorter than this are never "long": on a busy host they are within one turn of the
+// event loop, and say nothing about the backend.
+constexpr auto kShortestLongWait = 2ms;
+
+// Step 1 of the order in least_pending.hpp: whether `a` is preferred to `b` because it owes
+// nothing, or both owe nothing and it is less loaded. Two that owe are left to step 2.
+bool owes_less(const backend& a, std::uint64_t weight_a, const backend& b, std::uint64_t weight_b) {
+  const bool a_owes = a.awaiting.size() != 0, b_owes = b.awaiting.size() != 0;
+  if (a_owes != b_owes) return !a_owes;
+  return !a_owes && less_loaded(a, weight_a, b, weight_b);
 }
 
 }  // namespace
 
 backend* least_pending::pick(const asio::ip::address&, std::span<backend* const> avoid) {
-  return pick_best(avoid, less_pending);
+  backend* best = pick_best(avoid, owes_less);
+  if (best == nullptr || best->awaiting.size() == 0) return best;
+
+  // Every eligible backend owes a response (step 2). The model is read once per pick.
+  const service_times& times = pool().answer_times();
+  const auto now = pool().now();
+  const auto typical = times.quantile(0.5);
+  const auto long_wait = std::max<service_times::duration>(times.quantile(0.9), kShortestLongWait);
+  return pick_lowest(avoid, [&](const backend& b) {
+    const awaiting_link& oldest = *b.awaiting.oldest();
+    const auto working = now - b.awaiting.work_began(oldest);
+    const auto queued = static_cast<long>(b.awaiting.size() - 1) * typical;
+    const bool on_long_one = working > long_wait;
+    // A quick request in work: its rest is noise; what is queued behind it counts.
+    const auto wait = on_long_one ? times.expected_remaining(working) + queued : queued;
+    // Ties: the later oldest wait first (a larger `since`, so a smaller complement).
+    return std::tuple(on_long_one, wait, ~oldest.since);
+  });
 }
 
 }  // namespace pinwheel

@@ -1,4 +1,5 @@
-// Least-pending: prefers backends that owe no response, from layer-4 signals alone.
+// Least-pending: prefers backends that owe no response, and otherwise the one expected to
+// answer a new request first, from layer-4 signals alone.
 //
 // A connection awaits a response from the moment client bytes go to the backend until bytes
 // come back (backend::awaiting, kept by the session). A backend stuck on a slow request —
@@ -8,10 +9,18 @@
 //
 // Order of preference among eligible backends:
 //   1. one that owes no response; among those, least-connections by weight (ties in rotation);
-//   2. else the one whose oldest waiting connection started waiting last: it answered
-//      everything sent before that, so it is the one that moves. Waits are ordered by when
-//      they began (the pool numbers requests as they are sent), which is exact where a coarse
-//      clock would tie.
+//   2. else the one expected to take up a new request soonest, from the pool's recent answer
+//      times (service_times). A backend's current request has been in work since the oldest
+//      unanswered one was sent or its last answer left, whichever came later (a
+//      single-threaded backend starts on a request once the one before is answered). If that
+//      is longer than 90 % of answers (and 2 ms), it is on a long request; backends on quick
+//      ones come first. Among those on long requests, the expected rest of the current one
+//      counts — so of two busy with equal slow requests, the one further along wins, and one
+//      stuck for longer than nearly every answer seen (or before enough were seen) is expected
+//      to stay stuck as long again. Each request queued behind counts the median answer time
+//      (not the mean: one slow answer among twenty quick ones would make it slow). Equal
+//      expectations (e.g. nothing measured yet) go to the one whose oldest wait began last: it
+//      answered everything sent before that, so it is the one that moves.
 // Weights count in step 1 only; slow start likewise.
 //
 // Falls back to least-connections' behaviour when the signal is silent: server-speaks-first

@@ -20,8 +20,6 @@ namespace pinwheel {
 
 /// Uniform 64-bit random numbers (a seeded engine in tests).
 using random_source = std::function<std::uint64_t()>;
-/// The current time (a fake clock in tests).
-using clock_source = std::function<std::chrono::steady_clock::time_point()>;
 
 class strategy : public pool_events {
  public:

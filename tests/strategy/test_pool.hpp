@@ -9,6 +9,15 @@
 
 namespace pinwheel::testing {
 
+/// A clock the test moves by hand.
+struct fake_clock {
+  std::chrono::steady_clock::time_point now{std::chrono::hours(1)};
+  clock_source source() {
+    return [this] { return now; };
+  }
+};
+
+/// The pool's clock (which times waits for answers) is `clock`.
 struct test_pool {
   explicit test_pool(std::size_t n, std::vector<unsigned> weights = {}) {
     for (std::size_t i = 0; i < n; ++i) {
@@ -27,7 +36,8 @@ struct test_pool {
     pool.health_changed(b);
   }
 
-  backend_pool pool;
+  fake_clock clock;
+  backend_pool pool{clock.source()};
 };
 
 inline const asio::ip::address kClient = asio::ip::make_address("127.0.0.1");
@@ -43,13 +53,5 @@ inline names picks(strategy& s, int n, std::vector<backend*> avoid = {}) {
   }
   return out;
 }
-
-/// A clock the test moves by hand.
-struct fake_clock {
-  std::chrono::steady_clock::time_point now{std::chrono::hours(1)};
-  clock_source source() {
-    return [this] { return now; };
-  }
-};
 
 }  // namespace pinwheel::testing
