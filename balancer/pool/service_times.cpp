@@ -9,22 +9,28 @@ namespace {
 
 // Samples are kept in units of 1,024 ns (a shift, not a division).
 constexpr int kUnitShift = 10;
+// Buckets per octave: a power of two.
+constexpr int kPerOctave = 8;
+constexpr int kOctaveShift = std::countr_zero(unsigned{kPerOctave});
 
-// Buckets 0-3 hold 0-3 units one each; above, each octave [2^e, 2^(e+1)) has four buckets.
+// Buckets 0-7 hold 0-7 units one each; above, each octave [2^e, 2^(e+1)) has eight.
 int bucket_of(std::uint64_t units, int buckets) {
-  if (units < 4) return static_cast<int>(units);
-  const int e = std::bit_width(units) - 1;  // >= 2
-  const int quarter = static_cast<int>((units >> (e - 2)) & 3);
-  return std::min(4 * (e - 1) + quarter, buckets - 1);
+  if (units < kPerOctave) return static_cast<int>(units);
+  const int e = std::bit_width(units) - 1;  // >= kOctaveShift
+  const int eighth = static_cast<int>((units >> (e - kOctaveShift)) & (kPerOctave - 1));
+  return std::min(kPerOctave * (e - kOctaveShift + 1) + eighth, buckets - 1);
 }
 
-// The middle of bucket i, in units.
-double middle_of(int i) {
-  if (i < 4) return i + 0.5;
-  const int e = i / 4 + 1;
-  const double width = static_cast<double>(std::uint64_t{1} << (e - 2));
-  return (4 + i % 4) * width + width / 2;
+// Bucket i covers [low_of(i), low_of(i) + width_of(i)) units.
+double width_of(int i) {
+  if (i < kPerOctave) return 1;
+  return static_cast<double>(std::uint64_t{1} << (i / kPerOctave - 1));
 }
+double low_of(int i) {
+  if (i < kPerOctave) return i;
+  return (kPerOctave + i % kPerOctave) * width_of(i);
+}
+double middle_of(int i) { return low_of(i) + width_of(i) / 2; }
 
 double units_of(service_times::duration d) {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
@@ -51,15 +57,20 @@ void service_times::record(duration sample) {
 }
 
 service_times::duration service_times::expected_remaining(duration age) const {
-  const double age_units = units_of(age);
+  const double a = units_of(age);
   double count = 0, sum = 0;
-  // Middles rise with the index: walk down while they exceed the age.
-  for (int i = kBuckets - 1; i >= 0 && middle_of(i) > age_units; --i) {
-    count += counts_[i];
-    sum += counts_[i] * middle_of(i);
+  // Walk down while buckets reach above the age. Samples are taken as spread evenly over their
+  // bucket, so the bucket holding the age counts with its part above it: the estimate shrinks
+  // smoothly as the age nears the samples instead of dropping a bucket's width at once.
+  for (int i = kBuckets - 1; i >= 0 && low_of(i) + width_of(i) > a; --i) {
+    if (counts_[i] == 0) continue;
+    const double low = std::max(low_of(i), a), high = low_of(i) + width_of(i);
+    const double share = counts_[i] * (high - low) / width_of(i);
+    count += share;
+    sum += share * (low + high) / 2;
   }
-  if (count < kMinSupport) return std::max(age, duration::zero());
-  return from_units(sum / count - age_units);
+  if (count == 0) return std::max(age, duration::zero());
+  return from_units(sum / count - a);
 }
 
 service_times::duration service_times::quantile(double q) const {

@@ -7,7 +7,7 @@
 // requests at once it is the gap between its answers, which is what tells a frozen backend
 // from a flowing one.
 //
-// Four buckets per octave (±12 %) from 1 µs to about a minute. Counts halve every 4,096
+// Eight buckets per octave (±4 %) from 1 µs to about a minute. Counts halve every 4,096
 // samples, so the shape follows the workload and old samples fade. Recording is an index
 // computation and an increment: no allocation, no clock, no system call. Single-threaded.
 #pragma once
@@ -26,10 +26,9 @@ class service_times {
   void record(duration sample);
 
   /// Expected time left for a wait that has lasted `age`: the mean of the samples longer than
-  /// `age`, less `age`. With fewer than kMinSupport such samples — the wait has outlasted
-  /// nearly all that was seen, or little was seen yet — `age` itself: as long again, the
-  /// median guess for a wait of unknown length. (A tail of one or two samples would make a
-  /// quick request that is a little late look like the one slow request seen.)
+  /// `age`, less `age`. When none was that long — the wait has outlasted all that was seen, or
+  /// nothing was seen yet — `age` itself: as long again, the median guess for a wait of
+  /// unknown length.
   duration expected_remaining(duration age) const;
 
   /// The sample below which a share `q` (0 to 1) of the samples lie, to a bucket's width; zero
@@ -41,9 +40,8 @@ class service_times {
   std::uint64_t count() const { return total_; }
 
  private:
-  static constexpr int kBuckets = 100;
+  static constexpr int kBuckets = 192;
   static constexpr std::uint32_t kHalveAt = 4096;
-  static constexpr std::uint32_t kMinSupport = 16;
 
   std::array<std::uint32_t, kBuckets> counts_{};
   std::uint32_t total_ = 0;

@@ -1,7 +1,6 @@
 #include "strategy/least_pending.hpp"
 
-#include <algorithm>
-#include <tuple>
+#include <utility>
 
 #include "strategy/least_connections.hpp"
 
@@ -11,9 +10,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Waits shorter than this are never "long": on a busy host they are within one turn of the
-// event loop, and say nothing about the backend.
-constexpr auto kShortestLongWait = 2ms;
+// A request in work for less than this counts as just begun: on a busy host that is within one
+// turn of the event loop (answers that came back are not read yet), and says nothing about
+// the backend.
+constexpr auto kNoiseFloor = 2ms;
 
 // Step 1 of the order in least_pending.hpp: whether `a` is preferred to `b` because it owes
 // nothing, or both owe nothing and it is less loaded. Two that owe are left to step 2.
@@ -33,16 +33,14 @@ backend* least_pending::pick(const asio::ip::address&, std::span<backend* const>
   const service_times& times = pool().answer_times();
   const auto now = pool().now();
   const auto typical = times.quantile(0.5);
-  const auto long_wait = std::max<service_times::duration>(times.quantile(0.9), kShortestLongWait);
   return pick_lowest(avoid, [&](const backend& b) {
     const awaiting_link& oldest = *b.awaiting.oldest();
-    const auto working = now - b.awaiting.work_began(oldest);
-    const auto queued = static_cast<long>(b.awaiting.size() - 1) * typical;
-    const bool on_long_one = working > long_wait;
-    // A quick request in work: its rest is noise; what is queued behind it counts.
-    const auto wait = on_long_one ? times.expected_remaining(working) + queued : queued;
+    auto working = now - b.awaiting.work_began(oldest);
+    if (working < kNoiseFloor) working = {};
+    const auto wait =
+        times.expected_remaining(working) + static_cast<long>(b.awaiting.size() - 1) * typical;
     // Ties: the later oldest wait first (a larger `since`, so a smaller complement).
-    return std::tuple(on_long_one, wait, ~oldest.since);
+    return std::pair(wait, ~oldest.since);
   });
 }
 

@@ -10,15 +10,15 @@
 // Order of preference among eligible backends:
 //   1. one that owes no response; among those, least-connections by weight (ties in rotation);
 //   2. else the one expected to take up a new request soonest, from the pool's recent answer
-//      times (service_times). A backend's current request has been in work since the oldest
-//      unanswered one was sent or its last answer left, whichever came later (a
-//      single-threaded backend starts on a request once the one before is answered). If that
-//      is longer than 90 % of answers (and 2 ms), it is on a long request; backends on quick
-//      ones come first. Among those on long requests, the expected rest of the current one
-//      counts — so of two busy with equal slow requests, the one further along wins, and one
-//      stuck for longer than nearly every answer seen (or before enough were seen) is expected
-//      to stay stuck as long again. Each request queued behind counts the median answer time
-//      (not the mean: one slow answer among twenty quick ones would make it slow). Equal
+//      times (service_times): the expected rest of the request it is working on, plus the
+//      median answer time for each request queued behind (the median: one slow answer among
+//      twenty quick ones would make the mean slow). A single-threaded backend starts on a
+//      request once it was sent and the answer before it left, so the current one has been in
+//      work since the later of the two (under 2 ms counts as just begun: event-loop noise).
+//      The expected rest of a request in work for a time t is the mean of the answers longer
+//      than t, less t — so of two backends busy with equally slow requests the one further
+//      along wins, a request just begun is expected to take the mean answer time, and one
+//      stuck for longer than any answer seen is expected to stay stuck as long again. Equal
 //      expectations (e.g. nothing measured yet) go to the one whose oldest wait began last: it
 //      answered everything sent before that, so it is the one that moves.
 // Weights count in step 1 only; slow start likewise.
