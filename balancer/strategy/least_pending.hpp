@@ -18,9 +18,11 @@
 //      The expected rest of a request in work for a time t is the mean of the answers longer
 //      than t, less t — so of two backends busy with equally slow requests the one further
 //      along wins, a request just begun is expected to take the mean answer time, and one
-//      stuck for longer than any answer seen is expected to stay stuck as long again. Equal
-//      expectations (e.g. nothing measured yet) go to the one whose oldest wait began last: it
-//      answered everything sent before that, so it is the one that moves.
+//      stuck for longer than any answer seen is expected to stay stuck as long again. The one
+//      on its request since longer ago must be expected twice as soon to win (a quick request
+//      delayed a little reads as a slow one); equal expectations (e.g. nothing measured yet)
+//      go to the one whose oldest wait began last: it answered everything sent before that, so
+//      it is the one that moves.
 // Weights count in step 1 only; slow start likewise.
 //
 // Falls back to least-connections' behaviour when the signal is silent: server-speaks-first

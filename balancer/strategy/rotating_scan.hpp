@@ -44,28 +44,6 @@ class rotating_scan : public strategy {
     return members[best];
   }
 
-  /// The eligible member with the lowest `score(member)`, each scored once; among equal
-  /// scores the first in rotation. nullptr if none is eligible.
-  template <typename Score>
-  backend* pick_lowest(std::span<backend* const> avoid, Score score) {
-    std::span<backend* const> members = pool_.members();
-    const std::size_t n = members.size();
-    std::size_t best = n;
-    decltype(score(*members[0])) best_score{};
-    for (std::size_t step = 0; step < n; ++step) {
-      std::size_t i = (next_ + step) % n;
-      if (!eligible(members[i], avoid)) continue;
-      auto s = score(*members[i]);
-      if (best == n || s < best_score) {
-        best = i;
-        best_score = s;
-      }
-    }
-    if (best == n) return nullptr;
-    next_ = (best + 1) % n;
-    return members[best];
-  }
-
   const backend_pool& pool() const { return pool_; }
 
  private:

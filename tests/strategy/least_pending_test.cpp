@@ -90,6 +90,22 @@ TEST(LeastPending, WhenAllOweTakesTheOneFurtherAlongOnEqualSlowRequests) {
   EXPECT_EQ(picks(lp, 1), (names{"0"}));
 }
 
+TEST(LeastPending, ABackendLongerOnItsRequestMustBeExpectedClearlySoonerToWin) {
+  test_pool backends(2);
+  std::vector<std::chrono::microseconds> samples(40, 300us);
+  samples.push_back(1s);
+  samples.push_back(1s);
+  teach(backends, backends[1], samples);
+  connections open(backends.pool);
+  open.send(backends[0]);  // a slow one, 100 ms in: ~900 ms to go
+  backends.clock.now += 95ms;
+  open.send(backends[1]);  // a quick one delayed past every quick answer: reads ~995 ms to go
+  backends.clock.now += 5ms;
+  least_pending lp(backends.pool);
+  // Not twice as soon: the close call goes to the backend that answered last.
+  EXPECT_EQ(picks(lp, 1), (names{"1"}));
+}
+
 TEST(LeastPending, ABackendStuckLongerThanAnyAnswerSeenIsExpectedToStayStuck) {
   test_pool backends(2);
   teach(backends, backends[1], std::vector<std::chrono::microseconds>(100, 1ms));
