@@ -20,7 +20,7 @@ struct awaiting_link {
   awaiting_link* next = nullptr;
   /// When it started waiting, in the pool's order of requests sent (1, 2, …); 0: not waiting.
   std::uint64_t since = 0;
-  /// When it started waiting.
+  /// When it started waiting, by the pool's clock.
   std::chrono::steady_clock::time_point sent_at{};
 
   bool linked() const { return since != 0; }

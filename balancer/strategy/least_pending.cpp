@@ -56,7 +56,10 @@ backend* least_pending::pick(const asio::ip::address&, std::span<backend* const>
   const backend* best_seen = nullptr;
   expectation best_expected{};
   return pick_best(avoid, [&](const backend& a, std::uint64_t, const backend& b, std::uint64_t) {
-    if (&b != best_seen) best_seen = &b, best_expected = expect(b);
+    if (&b != best_seen) {
+      best_seen = &b;
+      best_expected = expect(b);
+    }
     const expectation mine = expect(a);
     bool better;
     if (mine.began == best_expected.began)
@@ -67,7 +70,10 @@ backend* least_pending::pick(const asio::ip::address&, std::span<backend* const>
       better = mine.wait < kOlderMustBeBetterBy * best_expected.wait;
     else
       better = kOlderMustBeBetterBy * mine.wait < best_expected.wait;
-    if (better) best_seen = &a, best_expected = mine;
+    if (better) {
+      best_seen = &a;
+      best_expected = mine;
+    }
     return better;
   });
 }
