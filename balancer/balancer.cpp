@@ -365,6 +365,16 @@ std::optional<balancer_snapshot> balancer::snapshot_from_loop() {
     balancer_snapshot s =
         take_snapshot(from, std::chrono::system_clock::now(), std::chrono::steady_clock::now());
     if (options_.backends.spawned()) s.backends_desired = plan_.backends.size();
+    if (direct_group_) {
+      // Our own listening sockets: a failed read is left out of the scrape, never fatal.
+      for (std::size_t i = 0; i < s.backends.size() && i < direct_group_->size(); ++i) {
+        try {
+          s.backends[i].accept_queue =
+              direct::read_accept_queue(direct_group_->listener_fd(i)).waiting;
+        } catch (const std::system_error&) {
+        }
+      }
+    }
     if (options_.backends.autoscaled()) {
       s.autoscale_min = static_cast<std::uint64_t>(options_.backends.min);
       s.autoscale_max = static_cast<std::uint64_t>(options_.backends.max);

@@ -15,19 +15,6 @@
 namespace pinwheel::direct {
 namespace {
 
-// Connections waiting in a listener's accept queue, and its backlog. Only TCP_INFO's first
-// fields are asked for (the kernel copies no more).
-void read_queue(int fd, load_reading& reading) {
-  if (fd < 0) return;
-  tcp_info info{};
-  socklen_t length = offsetof(tcp_info, tcpi_sacked) + sizeof(info.tcpi_sacked);
-  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0)
-    throw std::system_error(errno, std::system_category(),
-                            "direct mode: cannot read a listener's queue (TCP_INFO)");
-  reading.queue = info.tcpi_unacked;
-  reading.backlog = info.tcpi_sacked;
-}
-
 // The time the process wanted a CPU: the first two fields of /proc/PID/schedstat, time on a
 // CPU plus time runnable but waiting for one. On a shared core a spinning backend's own run
 // time advances at a fraction of the wall clock, but the two together still keep pace with
@@ -48,6 +35,17 @@ std::optional<std::uint64_t> read_run_time(int fd) {
 }
 
 }  // namespace
+
+accept_queue read_accept_queue(int fd) {
+  // Only TCP_INFO's first fields are asked for (the kernel copies no more); on a listening
+  // socket tcpi_unacked is the queue and tcpi_sacked the backlog.
+  tcp_info info{};
+  socklen_t length = offsetof(tcp_info, tcpi_sacked) + sizeof(info.tcpi_sacked);
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0)
+    throw std::system_error(errno, std::system_category(),
+                            "direct mode: cannot read a listener's queue (TCP_INFO)");
+  return {info.tcpi_unacked, info.tcpi_sacked};
+}
 
 listener_load::listener_load(std::size_t backends, busy_rule rule)
     : tracker_(backends, rule), watched_(backends) {}
@@ -72,7 +70,11 @@ void listener_load::sample() {
   const auto now = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < watched_.size(); ++i) {
     load_reading reading{.at = now};
-    read_queue(watched_[i].listener, reading);
+    if (watched_[i].listener >= 0) {
+      accept_queue queue = read_accept_queue(watched_[i].listener);
+      reading.queue = queue.waiting;
+      reading.backlog = queue.backlog;
+    }
     reading.run_ns = read_run_time(watched_[i].schedstat.get());
     tracker_.record(i, reading);
   }

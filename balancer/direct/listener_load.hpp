@@ -16,12 +16,22 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "direct/load_tracker.hpp"
 #include "direct/owned_fd.hpp"
 
 namespace pinwheel::direct {
+
+/// A listening socket's accept queue now: connections the kernel completed that its process
+/// has not accepted yet, and the most the queue holds. Throws std::system_error when `fd` is
+/// not a TCP socket.
+struct accept_queue {
+  std::uint32_t waiting = 0;
+  std::uint32_t backlog = 0;
+};
+accept_queue read_accept_queue(int fd);
 
 class listener_load {
  public:

@@ -46,6 +46,9 @@ struct backend_snapshot {
   std::uint64_t restarts = 0;
   /// Restarts for going over [backends] max_memory (also in `restarts`).
   std::uint64_t memory_restarts = 0;
+  /// Direct mode only: connections waiting in its listening socket's accept queue (the kernel
+  /// completed them; the backend has not accepted them yet).
+  std::optional<std::uint32_t> accept_queue;
   double last_check_seconds = 0;
   /// Unix time its process started; 0 when not running.
   double process_start_time = 0;

@@ -183,6 +183,19 @@ std::vector<MetricFamily> snapshot_collectable::Collect() const {
                             "Times the strategy chose the backend", counter,
                             [](const backend_snapshot& b) { return b.picked; }));
 
+  // Direct mode's queue depths: a backend that stops accepting (stuck on CPU, restarting)
+  // shows here first.
+  MetricFamily queue = family(
+      "pinwheel_backend_accept_queue",
+      "Direct mode: connections waiting in the backend's listening socket's accept queue", gauge);
+  for (const backend_snapshot& b : s.backends) {
+    if (b.accept_queue) {
+      queue.metric.push_back(sample(static_cast<double>(*b.accept_queue), gauge,
+                                    {{"backend", b.name}, {"address", b.address}}));
+    }
+  }
+  if (!queue.metric.empty()) out.push_back(std::move(queue));
+
   MetricFamily state =
       family("pinwheel_backend_state",
              "The backend's state: 1 for the one it is in, 0 for the others", gauge);

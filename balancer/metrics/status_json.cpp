@@ -45,6 +45,7 @@ std::string to_status_json(const balancer_snapshot& s) {
         << ",\"restarts\":" << b.restarts << ",\"memory_restarts\":" << b.memory_restarts
         << ",\"cpu_seconds\":" << (b.usage ? number(b.usage->cpu_seconds) : "null")
         << ",\"resident_bytes\":" << (b.usage ? std::to_string(b.usage->resident_bytes) : "null")
+        << ",\"accept_queue\":" << (b.accept_queue ? std::to_string(*b.accept_queue) : "null")
         << "}";
   }
   out << "]}";

@@ -84,6 +84,32 @@ TEST(DirectMode, RotatesOverTheBackendsWhichSeeTheRealClient) {
       3s));
 }
 
+TEST(DirectMode, MetricsShowTheQueueOfABackendThatStoppedAccepting) {
+  SKIP_WITHOUT_BPF();
+  running_balancer pinwheel(direct_config(2, "round-robin"), 2);
+  auto started = pinwheel.process().wait_for_line(R"(backend 1 started: pid (\d+))", 5s);
+  ASSERT_TRUE(started);
+  pid_t stopped = std::stoi((*started)[1]);
+  const std::string series = "pinwheel_backend_accept_queue{backend=\"1\",address=\"127.0.0.1:" +
+                             std::to_string(pinwheel.port()) + "\"} ";
+  auto queue_reads = [&](int n) {
+    std::string metrics = http_get(pinwheel.metrics_port(), "/metrics").body;
+    return metrics.find(series + std::to_string(n) + "\n") != std::string::npos;
+  };
+  ASSERT_TRUE(wait_until([&] { return queue_reads(0); }, 3s));
+  // A backend that stops accepting (here: stopped) leaves the kernel's completed connections
+  // in its queue; round-robin sends it every other one.
+  ASSERT_EQ(::kill(stopped, SIGSTOP), 0);
+  std::vector<unique_fd> clients;
+  for (int i = 0; i < 4; ++i)
+    clients.push_back(connect_from("127.0.0.1", "127.0.0.1", pinwheel.port()));
+  bool seen = wait_until([&] { return queue_reads(2); }, 3s);
+  ::kill(stopped, SIGCONT);
+  EXPECT_TRUE(seen) << http_get(pinwheel.metrics_port(), "/metrics").body;
+  // Running again, it accepts them: the queue empties.
+  EXPECT_TRUE(wait_until([&] { return queue_reads(0); }, 5s));
+}
+
 TEST(DirectMode, ADrainedBackendGetsNoNewConnectionUntilEnabled) {
   SKIP_WITHOUT_BPF();
   running_balancer pinwheel(direct_config(2, "round-robin"), 2);
