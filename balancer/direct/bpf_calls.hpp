@@ -10,7 +10,7 @@
 #include <span>
 #include <string>
 
-#include "direct/owned_fd.hpp"
+#include "common/owned_fd.hpp"
 
 namespace pinwheel::direct {
 

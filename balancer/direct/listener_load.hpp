@@ -19,8 +19,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/owned_fd.hpp"
 #include "direct/load_tracker.hpp"
-#include "direct/owned_fd.hpp"
 
 namespace pinwheel::direct {
 

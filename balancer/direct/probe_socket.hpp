@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "direct/owned_fd.hpp"
+#include "common/owned_fd.hpp"
 #include "direct/reuseport_group.hpp"
 
 namespace pinwheel::direct {

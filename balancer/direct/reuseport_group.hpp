@@ -23,7 +23,7 @@
 #include <span>
 #include <vector>
 
-#include "direct/owned_fd.hpp"
+#include "common/owned_fd.hpp"
 #include "direct/steering_program.hpp"
 
 namespace pinwheel::direct {

@@ -1,6 +1,7 @@
 #include "proxy/server.hpp"
 
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <asio/experimental/as_tuple.hpp>
@@ -44,10 +45,12 @@ server::server(asio::io_context& io, const balancer_options& options, proxy_cont
     : io_(io),
       options_(options),
       context_(context),
+      relay_(io),
       ticker_(io),
       session_ended_(io),
       tick_(tick_period(options)),
       max_connections_(options.max_connections) {
+  context_.relay = &relay_;
   context_.on_end = [this](session& s) { end(s); };
   context_.on_local_error = [this](const std::error_code& ec) {
     out_of_resources(ec, "connecting to a backend");
@@ -219,7 +222,7 @@ asio::awaitable<void> server::accept_loop(listener& l) {
       continue;
     }
     tcp::endpoint client;
-    tcp::socket socket(io_);
+    owned_fd socket;
     asio::error_code ec = accept_nonblocking(l.acceptor, socket, client);
     if (ec == asio::error::would_block) {
       // The backlog is empty: wait for the next client (the wait arms epoll once).
@@ -242,19 +245,19 @@ void server::accept_backlog(listener& l) {
   asio::error_code ec;
   while (!ec) {
     tcp::endpoint client;
-    tcp::socket socket(io_);
+    owned_fd socket;
     ec = accept_nonblocking(l.acceptor, socket, client);
     if (!ec) serve(std::move(socket), client, l);
   }
 }
 
-void server::serve(tcp::socket downstream, const tcp::endpoint& client, const listener& l) {
-  auto* s = new (std::nothrow) session(std::move(downstream), client, l.local, context_);
+void server::serve(owned_fd downstream, const tcp::endpoint& client, const listener& l) {
+  auto* s = new (std::nothrow) session(io_, std::move(downstream), client, l.local, context_);
   if (s == nullptr) {
     // Out of memory: reset this client (the socket was moved from only on success) and pause.
-    asio::error_code ignored;
-    downstream.set_option(tcp::socket::linger(true, 0), ignored);
-    downstream.close(ignored);
+    linger reset{1, 0};
+    ::setsockopt(downstream.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    downstream.reset();
     ++context_.stats.accepted;
     ++context_.stats.rejected[static_cast<int>(reject_reason::local_error)];
     return out_of_resources(asio::error::no_memory, "accept");

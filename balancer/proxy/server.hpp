@@ -17,8 +17,10 @@
 #include <cstdint>
 #include <deque>
 
+#include "common/owned_fd.hpp"
 #include "config/options.hpp"
 #include "proxy/end_reason.hpp"
+#include "proxy/relay_loop.hpp"
 #include "proxy/session.hpp"
 
 namespace pinwheel {
@@ -97,8 +99,7 @@ class server {
   void log_rejection(end_reason reason, const session& s);
   /// Accepts what is waiting in the backlog without blocking (on drain).
   void accept_backlog(listener& l);
-  void serve(asio::ip::tcp::socket downstream, const asio::ip::tcp::endpoint& client,
-             const listener& l);
+  void serve(owned_fd downstream, const asio::ip::tcp::endpoint& client, const listener& l);
   asio::awaitable<void> tick_loop();
   void link(session& s);
   void end(session& s);
@@ -109,6 +110,8 @@ class server {
   asio::io_context& io_;
   const balancer_options& options_;
   proxy_context& context_;
+  /// Watches every session's sockets.
+  relay_loop relay_;
   /// A deque: accept loops hold references to its elements.
   std::deque<listener> listeners_;
   asio::steady_timer ticker_;

@@ -2,6 +2,7 @@
 
 #include <linux/sockios.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -21,26 +22,19 @@ using asio::ip::tcp;
 
 asio::error_code last_error() { return {errno, asio::error::get_system_category()}; }
 
-// Where a non-blocking connect stands, from one getsockopt: TCP_INFO's state tells a finished
-// connect from a wakeup that came early (Asio polls, then reads SO_ERROR: two calls).
-enum class connect_state { connecting, connected, failed };
-
-connect_state connect_progress(tcp::socket& socket, asio::error_code& ec) {
-  tcp_info info{};
-  socklen_t size = sizeof info;
-  if (::getsockopt(socket.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &size) != 0) {
-    ec = last_error();
-    return connect_state::failed;
-  }
-  if (info.tcpi_state == TCP_SYN_SENT) return connect_state::connecting;
-  if (info.tcpi_state != TCP_CLOSE) return connect_state::connected;
+// Why a connect failed, once epoll reported an error or a hang-up on the socket.
+asio::error_code connect_error(int fd) {
   int error = 0;
-  size = sizeof error;
-  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_ERROR, &error, &size) != 0)
-    ec = last_error();
-  else
-    ec = {error != 0 ? error : ECONNREFUSED, asio::error::get_system_category()};
-  return connect_state::failed;
+  socklen_t size = sizeof error;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0) return last_error();
+  return {error != 0 ? error : ECONNREFUSED, asio::error::get_system_category()};
+}
+
+// Makes close() send RST instead of FIN.
+void set_reset_on_close(const owned_fd& fd) {
+  if (fd.get() < 0) return;
+  linger option{1, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &option, sizeof option);
 }
 
 // Where a trusted peer's bytes go while its PROXY header is read: after room for the header
@@ -63,16 +57,17 @@ bool starts_like_header(std::string_view bytes) {
 
 }  // namespace
 
-session::session(tcp::socket downstream, const tcp::endpoint& client, const tcp::endpoint& local,
-                 proxy_context& context)
-    : downstream_(std::move(downstream)),
-      upstream_(downstream_.get_executor()),
+session::session(asio::io_context& io, owned_fd downstream, const tcp::endpoint& client,
+                 const tcp::endpoint& local, proxy_context& context)
+    : io_(io),
       client_(client),
       accepted_at_(std::chrono::steady_clock::now()),
       peer_(client),
       destination_(local),
       context_(context),
-      accepted_(std::chrono::steady_clock::now()) {}
+      accepted_(std::chrono::steady_clock::now()) {
+  down_.fd = std::move(downstream);
+}
 
 session::~session() {
   if (backend_ != nullptr) {
@@ -96,62 +91,98 @@ connection_record session::record(std::chrono::steady_clock::time_point now) con
   return r;
 }
 
+template <class F>
+void session::post(F f) {
+  ++pending_;
+  asio::post(io_, [this, f = std::move(f)] {
+    f();
+    handler_done();
+  });
+}
+
 void session::start() {
-  // The server accepted it non-blocking, and with TCP_NODELAY from the listener.
+  // The server accepted it non-blocking, and with TCP_NODELAY from the listener. Watching it
+  // reports at once what it holds already, so nothing is read before epoll says so (a client
+  // may connect before it has anything to send).
+  down_.writable = true;
+  if (std::error_code ec = context_.relay->watch(down_.fd.get(), down_)) {
+    // Out of kernel memory for the watch: our shortage, never the client's or a backend's.
+    if (context_.on_local_error) context_.on_local_error(ec);
+    return end(end_reason::local_error, true);
+  }
   header_pending_ = context_.send_proxy != proxy_protocol::version::none;
   if (context_.trusted != nullptr) {
-    if (trusted(*context_.trusted, peer_.address())) return read_header();
+    if (trusted(*context_.trusted, peer_.address())) {
+      reading_header_ = true;
+      quiet_ticks_ = 0;
+      return on_header_readable();
+    }
     screen_first_bytes_ = true;
   }
   if (admit()) connect_next();
 }
 
-void session::read_header() {
-  reading_header_ = true;
-  quiet_ticks_ = 0;
-  ++pending_;
-  downstream_.async_wait(tcp::socket::wait_read, [this](const asio::error_code& ec) {
-    on_header_readable(ec);
-    handler_done();
-  });
+void session::on_events(side& s, std::uint32_t events) {
+  if (closed_) return;
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) s.readable = true;
+  if ((events & (EPOLLRDHUP | EPOLLHUP)) != 0) s.peer_shut = true;
+  if ((events & EPOLLERR) != 0) s.failed = true;
+  if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0) s.writable = true;
+  if (&s == &up_ && connecting_) {
+    // A connecting socket reports nothing until the handshake ends: writable means connected.
+    if ((events & (EPOLLERR | EPOLLHUP)) != 0) return on_connect(connect_error(up_.fd.get()));
+    if ((events & EPOLLOUT) != 0) return on_connect({});
+    return;
+  }
+  if (reading_header_) {
+    if (&s == &down_ && s.readable) on_header_readable();
+    return;
+  }
+  // While waiting for a backend or connecting, what the client sent waits in its socket.
+  if (backend_ != nullptr) relay();
 }
 
-void session::on_header_readable(const asio::error_code& ec) {
-  if (closed_) return;
-  if (ec) return end(end_reason::client_reset, true);
+void session::on_header_readable() {
   // The bytes so far sit in [kHeaderRoom, unsent_end) of to_upstream_'s buffer.
   direction& d = to_upstream_;
-  if (!d.buffer) {
-    d.buffer = context_.small_buffers.borrow();
-    if (!d.buffer) return end(end_reason::local_error, true);
-    d.unsent_begin = d.unsent_end = kHeaderRoom;
+  while (down_.readable) {
+    if (!d.buffer) {
+      d.buffer = context_.small_buffers.borrow();
+      if (!d.buffer) return end(end_reason::local_error, true);
+      d.unsent_begin = d.unsent_end = kHeaderRoom;
+    }
+    std::size_t room = d.buffer.size() - d.unsent_end;
+    ssize_t n = ::recv(down_.fd.get(), d.buffer.data() + d.unsent_end, room, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      down_.readable = false;
+      return;
+    }
+    if (n <= 0) {
+      detail_ = "the connection ended before the header did";
+      return end(end_reason::proxy_header, true);
+    }
+    if (static_cast<std::size_t>(n) < room && !down_.peer_shut) down_.readable = false;
+    d.unsent_end += static_cast<std::size_t>(n);
+    auto parsed = proxy_protocol::parse_header(
+        std::string_view(d.buffer.data() + kHeaderRoom, d.unsent_end - kHeaderRoom));
+    using status = proxy_protocol::parse_result::status;
+    if (parsed.what == status::incomplete) continue;
+    if (parsed.what == status::invalid) {
+      detail_ = parsed.error.data();  // the parser's messages are string literals
+      return end(end_reason::proxy_header, true);
+    }
+    reading_header_ = false;
+    activity_ = true;
+    if (parsed.header.source) {
+      client_ = *parsed.header.source;
+      destination_ = *parsed.header.destination;
+    }
+    d.unsent_begin = kHeaderRoom + parsed.consumed;
+    if (d.unsent_begin == d.unsent_end) d.buffer.give_back();
+    if (admit()) connect_next();
+    return;
   }
-  asio::error_code read_ec;
-  std::size_t n = downstream_.read_some(
-      asio::buffer(d.buffer.data() + d.unsent_end, d.buffer.size() - d.unsent_end), read_ec);
-  if (read_ec == asio::error::would_block) return read_header();
-  if (read_ec) {
-    detail_ = "the connection ended before the header did";
-    return end(end_reason::proxy_header, true);
-  }
-  d.unsent_end += n;
-  auto parsed = proxy_protocol::parse_header(
-      std::string_view(d.buffer.data() + kHeaderRoom, d.unsent_end - kHeaderRoom));
-  using status = proxy_protocol::parse_result::status;
-  if (parsed.what == status::incomplete) return read_header();
-  if (parsed.what == status::invalid) {
-    detail_ = parsed.error.data();  // the parser's messages are string literals
-    return end(end_reason::proxy_header, true);
-  }
-  reading_header_ = false;
-  activity_ = true;
-  if (parsed.header.source) {
-    client_ = *parsed.header.source;
-    destination_ = *parsed.header.destination;
-  }
-  d.unsent_begin = kHeaderRoom + parsed.consumed;
-  if (d.unsent_begin == d.unsent_end) d.buffer.give_back();
-  if (admit()) connect_next();
 }
 
 bool session::admit() {
@@ -173,9 +204,12 @@ bool session::admit() {
 std::size_t session::encode_header(char* out) {
   if (destination_.address().is_unspecified()) {
     // A wildcard listener: the kernel knows which of our addresses the client reached.
-    asio::error_code ec;
-    tcp::endpoint local = downstream_.local_endpoint(ec);
-    if (!ec) destination_ = local;
+    tcp::endpoint local;
+    socklen_t size = static_cast<socklen_t>(local.capacity());
+    if (::getsockname(down_.fd.get(), local.data(), &size) == 0) {
+      local.resize(size);
+      destination_ = local;
+    }
   }
   auto header = proxy_protocol::encode(context_.send_proxy, client_, destination_);
   std::memcpy(out, header.bytes.data(), header.size);
@@ -199,41 +233,28 @@ void session::connect_next() {
   ++attempts_;
   // Counted from the pick on, so concurrent least-connections picks see it.
   context_.pool.take_connection(*candidate_);
-  asio::error_code ec = open_nonblocking(upstream_, candidate_->endpoint.protocol());
-  if (ec) return on_connect(ec);
-  // Bytes go to the backend at once (no Nagle delay).
-  upstream_.set_option(tcp::no_delay(true), ec);
   connecting_ = true;
   connect_started_ = std::chrono::steady_clock::now();
-  connect_timed_out_ = false;
   activity_ = false;
   quiet_ticks_ = 0;
-  // connect() itself rather than Asio's async_connect, which polls and reads SO_ERROR once
-  // the socket is writable; connect_progress() needs one call.
+  up_.readable = up_.writable = up_.peer_shut = false;
   const tcp::endpoint& to = candidate_->endpoint;
-  if (::connect(upstream_.native_handle(), to.data(), to.size()) == 0) {
-    ec = {};
-  } else {
-    ec = last_error();
-    if (ec == asio::error::in_progress || ec == asio::error::would_block) return wait_connected();
+  asio::error_code ec = open_nonblocking(up_.fd, to.protocol());
+  if (!ec) {
+    // Bytes go to the backend at once (no Nagle delay).
+    int one = 1;
+    ::setsockopt(up_.fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (::connect(up_.fd.get(), to.data(), to.size()) != 0 && errno != EINPROGRESS)
+      ec = last_error();
   }
-  // Finished at once, either way: report it from a handler, as Asio would.
-  ++pending_;
-  asio::post(upstream_.get_executor(), [this, ec] {
-    on_connect(ec);
-    handler_done();
-  });
-}
-
-void session::wait_connected() {
-  ++pending_;
-  upstream_.async_wait(tcp::socket::wait_write, [this](asio::error_code ec) {
-    if (!ec && connect_progress(upstream_, ec) == connect_state::connecting)
-      wait_connected();  // woken early: the handshake goes on
-    else
-      on_connect(ec);
-    handler_done();
-  });
+  // Watched only once connecting: an unconnected socket reports a hang-up.
+  if (!ec) ec = context_.relay->watch(up_.fd.get(), up_);
+  // A failure at once is reported from a handler, as a later one would be.
+  if (ec) {
+    post([this, ec, attempt = attempts_] {
+      if (attempt == attempts_) on_connect(ec);
+    });
+  }
 }
 
 void session::backend_available() {
@@ -242,9 +263,9 @@ void session::backend_available() {
   connect_next();
 }
 
-void session::on_connect(const asio::error_code& result) {
+void session::on_connect(const asio::error_code& ec) {
+  if (!connecting_) return;  // a failure posted before a timeout already moved on
   connecting_ = false;
-  asio::error_code ec = connect_timed_out_ ? asio::error::timed_out : result;
   backend& candidate = *candidate_;
   candidate_ = nullptr;
   if (!ec && !closed_) {
@@ -253,28 +274,41 @@ void session::on_connect(const asio::error_code& result) {
     ++candidate.total_connections;
     context_.stats.connect_duration.observe(std::chrono::steady_clock::now() - connect_started_);
     activity_ = true;
+    up_.writable = true;
     direction& d = to_upstream_;
-    if (d.buffer) {
-      // Client bytes that came with its PROXY header: send them on, our header before them.
-      context_.pool.request_sent(candidate, awaiting_);
-      if (std::exchange(header_pending_, false)) {
-        char header[proxy_protocol::kMaxEncodedBytes];
-        std::size_t size = encode_header(header);
-        d.unsent_begin -= size;
-        std::memcpy(d.buffer.data() + d.unsent_begin, header, size);
+    // Client bytes that came with its PROXY header are on their way up already.
+    if (d.writing()) context_.pool.request_sent(candidate, awaiting_);
+    if (std::exchange(header_pending_, false)) {
+      // Our PROXY header goes first, in the same write as the client's first bytes.
+      char header[proxy_protocol::kMaxEncodedBytes];
+      std::size_t size = encode_header(header);
+      if (!d.writing()) {
+        if (!d.buffer) borrow(d);
+        if (!d.buffer) return end(end_reason::local_error, true);
+        d.unsent_begin = d.unsent_end = kHeaderRoom;
+        if (down_.readable) {
+          switch (read_some(d, kHeaderRoom)) {
+            case read_result::bytes:
+              context_.pool.request_sent(candidate, awaiting_);
+              break;
+            case read_result::end_of_stream:
+              down_.readable = true;  // passed on once the header is written
+              break;
+            case read_result::drained:
+              break;  // a server that speaks first: the header goes alone
+            case read_result::failed:
+              return;
+          }
+        }
       }
-      if (forward(d, d.unsent_begin, d.unsent_end)) read(d);
-    } else {
-      // The client usually sent its first bytes already: try them now, without waiting.
-      on_readable(d, {});
+      d.unsent_begin -= size;
+      std::memcpy(d.buffer.data() + d.unsent_begin, header, size);
     }
-    if (!closed_) read(to_downstream_);
-    return;
+    return relay();
   }
   context_.pool.drop_connection(candidate);
   if (closed_) return;
-  asio::error_code ignored;
-  upstream_.close(ignored);
+  up_.fd.reset();
   if (is_local_error(ec)) {
     // Our own exhaustion: no backend is to blame, and another would fail the same way.
     if (context_.on_local_error) context_.on_local_error(ec);
@@ -298,135 +332,120 @@ void session::borrow(direction& d) {
   d.buffer = context_.small_buffers.borrow();
 }
 
-void session::read(direction& d) {
-  ++pending_;
-  if (d.buffer) {
-    // Hot: Asio reads at once if the last read left data behind, else waits for epoll.
-    d.from.async_read_some(asio::buffer(d.buffer.data(), d.buffer.size()),
-                           [this, &d](const asio::error_code& ec, std::size_t n) {
-                             on_read(d, ec, n);
-                             handler_done();
-                           });
-  } else {
-    // Parked: wait for readiness without holding a buffer.
-    d.from.async_wait(tcp::socket::wait_read, [this, &d](const asio::error_code& ec) {
-      on_readable(d, ec);
-      handler_done();
-    });
-  }
+void session::relay() {
+  relay(to_upstream_);
+  if (!closed_) relay(to_downstream_);
 }
 
-void session::on_readable(direction& d, const asio::error_code& ec) {
-  if (closed_) return;
-  if (ec) return end(d.from_reset, true);
-  borrow(d);
-  if (!d.buffer) return end(end_reason::local_error, true);
-  std::size_t prefix = 0;
-  if (&d == &to_upstream_ && std::exchange(header_pending_, false))
-    prefix = encode_header(d.buffer.data());
-  asio::error_code read_ec;
-  std::size_t n =
-      d.from.read_some(asio::buffer(d.buffer.data() + prefix, d.buffer.size() - prefix), read_ec);
-  if (prefix > 0 && read_ec) {
-    // No client bytes to go with the header (the server may speak first): send it alone now.
-    if (!forward(d, 0, prefix)) return;
-    if (read_ec != asio::error::would_block) return on_read(d, read_ec, 0);
-  }
-  if (read_ec == asio::error::would_block) {
-    // Nothing there after all: park again rather than hold the buffer.
-    d.buffer.give_back();
-    return read(d);
-  }
-  if (!read_ec && &d == &to_upstream_ && std::exchange(screen_first_bytes_, false) &&
-      starts_like_header(std::string_view(d.buffer.data() + prefix, n))) {
-    // Only trusted peers may name the client: anyone else would choose their own address.
-    return end(end_reason::proxy_header_untrusted, true);
-  }
-  on_read(d, read_ec, prefix + n);
-}
-
-void session::on_read(direction& d, asio::error_code ec, std::size_t n) {
-  if (closed_) return;
-  bool parking = std::exchange(d.parking, false);
-  if (ec == asio::error::operation_aborted && parking) {
-    d.buffer.give_back();
-    return read(d);
-  }
-  if (ec == asio::error::eof) {
-    // Half-close: pass the end of stream on and keep the other direction going.
-    d.buffer.give_back();
-    // The backend ended its side: it owes nothing more.
-    if (&d == &to_downstream_) context_.pool.reply_received(*backend_, awaiting_);
-    d.done = true;
-    // Both ways ended: close() sends the FIN; a shutdown first would be one more system call.
-    if (to_upstream_.done && to_downstream_.done) {
-      // Whoever ended first closed the exchange; the other only answered.
-      bool client_first = &d == &to_downstream_;
-      return end(client_first ? end_reason::client_close : end_reason::backend_close, false);
+void session::relay(direction& d) {
+  while (!closed_ && !d.done) {
+    if (d.writing() && (!d.to.writable || !flush(d))) return;
+    if (d.eof_pending) return end_of_stream(d);
+    if (!d.from.readable) return;
+    if (!d.buffer) {
+      borrow(d);
+      if (!d.buffer) return end(end_reason::local_error, true);
     }
-    d.to.shutdown(tcp::socket::shutdown_send, ec);
-    return;
+    switch (read_some(d, 0)) {
+      case read_result::bytes:
+        // Layer-4 busy signal: a request went up, or an answer (its first bytes) came back.
+        if (&d == &to_upstream_)
+          context_.pool.request_sent(*backend_, awaiting_);
+        else
+          context_.pool.reply_received(*backend_, awaiting_);
+        break;
+      case read_result::drained:
+        d.buffer.give_back();  // an idle direction holds no buffer
+        return;
+      case read_result::end_of_stream:
+        return end_of_stream(d);
+      case read_result::failed:
+        return;
+    }
   }
-  if (ec) return end(d.from_reset, true);
-  activity_ = true;
-  d.bytes += n;
-  // Layer-4 busy signal: a request went up, or an answer (its first bytes) came back.
-  if (&d == &to_upstream_)
-    context_.pool.request_sent(*backend_, awaiting_);
-  else
-    context_.pool.reply_received(*backend_, awaiting_);
-
-  if (!forward(d, 0, n)) return;
-  if (n == d.buffer.size() && !d.large) {
-    // A bulk flow: bigger buffers mean fewer system calls per byte.
-    d.large = true;
-    d.buffer.give_back();
-    borrow(d);
-  }
-  read(d);
 }
 
-bool session::forward(direction& d, std::size_t begin, std::size_t end) {
-  asio::error_code ec;
-  std::size_t written = d.to.write_some(asio::buffer(d.buffer.data() + begin, end - begin), ec);
-  if (ec == asio::error::would_block) ec = {}, written = 0;
-  if (ec) {
-    this->end(d.to_reset, true);
-    return false;
+session::read_result session::read_some(direction& d, std::size_t offset) {
+  for (;;) {
+    std::size_t room = d.buffer.size() - offset;
+    ssize_t n = ::recv(d.from.fd.get(), d.buffer.data() + offset, room, 0);
+    if (n > 0) {
+      auto got = static_cast<std::size_t>(n);
+      // Short: nothing more waits in the socket (HAProxy's rule), unless the peer's end of
+      // stream does, which the next read returns.
+      if (got < room && !d.from.peer_shut) d.from.readable = false;
+      if (&d == &to_upstream_ && std::exchange(screen_first_bytes_, false) &&
+          starts_like_header(std::string_view(d.buffer.data() + offset, got))) {
+        // Only trusted peers may name the client: anyone else would choose their own address.
+        end(end_reason::proxy_header_untrusted, true);
+        return read_result::failed;
+      }
+      // A bulk flow: bigger buffers mean fewer system calls per byte.
+      if (got == room && !d.large) d.large = true;
+      activity_ = true;
+      d.bytes += got;
+      d.unsent_begin = offset;
+      d.unsent_end = offset + got;
+      // Short, with the peer's end of stream behind (and no reset): that comes next, so it is
+      // passed on once these bytes are written, without a read that returns nothing.
+      if (got < room && d.from.peer_shut && !d.from.failed) d.eof_pending = true;
+      return read_result::bytes;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      d.from.readable = false;
+      return read_result::drained;
+    }
+    if (n == 0) return read_result::end_of_stream;
+    end(d.from_reset, true);
+    return read_result::failed;
   }
-  count_delivered(d, written);
-  if (begin + written < end) {
-    // The receiver is slower: wait for room, holding this one buffer (backpressure).
-    d.unsent_begin = begin + written;
-    d.unsent_end = end;
-    write_rest(d);
-    return false;
-  }
-  return true;
 }
 
-void session::write_rest(direction& d) {
-  // One write_some at a time rather than async_write: each bit of progress counts as
-  // activity, so a slow but steady reader is never taken for an idle one.
-  d.writing = true;
-  ++pending_;
-  d.to.async_write_some(
-      asio::buffer(d.buffer.data() + d.unsent_begin, d.unsent_end - d.unsent_begin),
-      [this, &d](const asio::error_code& ec, std::size_t n) {
-        on_written(d, ec, n);
-        handler_done();
-      });
+void session::end_of_stream(direction& d) {
+  // Half-close: pass the end of stream on and keep the other direction going.
+  d.buffer.give_back();
+  d.from.readable = false;
+  // The backend ended its side: it owes nothing more.
+  if (&d == &to_downstream_) context_.pool.reply_received(*backend_, awaiting_);
+  d.done = true;
+  // Both ways ended: close() sends the FIN; a shutdown first would be one more system call.
+  if (to_upstream_.done && to_downstream_.done) {
+    // Whoever ended first closed the exchange; the other only answered.
+    bool client_first = &d == &to_downstream_;
+    return end(client_first ? end_reason::client_close : end_reason::backend_close, false);
+  }
+  ::shutdown(d.to.fd.get(), SHUT_WR);
 }
 
-void session::on_written(direction& d, const asio::error_code& ec, std::size_t n) {
-  d.writing = false;
-  if (closed_) return;
-  if (ec) return end(d.to_reset, true);
-  activity_ = true;
-  count_delivered(d, n);
-  d.unsent_begin += n;
-  if (d.unsent_begin < d.unsent_end) return write_rest(d);
-  read(d);
+bool session::flush(direction& d) {
+  for (;;) {
+    ssize_t n = ::send(d.to.fd.get(), d.buffer.data() + d.unsent_begin,
+                       d.unsent_end - d.unsent_begin, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      d.to.writable = false;
+      return false;
+    }
+    if (n < 0) {
+      end(d.to_reset, true);
+      return false;
+    }
+    activity_ = true;
+    count_delivered(d, static_cast<std::size_t>(n));
+    d.unsent_begin += static_cast<std::size_t>(n);
+    if (d.writing()) {
+      // The receiver is slower: wait for room, holding this one buffer (backpressure).
+      d.to.writable = false;
+      return false;
+    }
+    d.unsent_begin = d.unsent_end = 0;
+    // Drained and written: the buffer goes back (an idle connection holds none), as does a
+    // small one when the direction turned bulk.
+    if (!d.from.readable || (d.large && d.buffer.size() < context_.large_buffers.buffer_size()))
+      d.buffer.give_back();
+    return true;
+  }
 }
 
 void session::count_delivered(const direction& d, std::size_t n) {
@@ -437,9 +456,9 @@ void session::count_delivered(const direction& d, std::size_t n) {
 }
 
 bool session::peer_took_bytes(direction& d) {
-  if (!d.writing) return false;
+  if (!d.writing()) return false;
   int queued = 0;
-  if (::ioctl(d.to.native_handle(), SIOCOUTQ, &queued) != 0) return false;
+  if (::ioctl(d.to.fd.get(), SIOCOUTQ, &queued) != 0) return false;
   return std::exchange(d.kernel_queued, queued) != queued;
 }
 
@@ -450,9 +469,8 @@ void session::end(end_reason reason, bool reset) {
   reason_ = reason;
   if (reset) {
     // Linger 0 makes close() send RST: each peer learns the exchange did not complete.
-    asio::error_code ignored;
-    if (downstream_.is_open()) downstream_.set_option(tcp::socket::linger(true, 0), ignored);
-    if (upstream_.is_open()) upstream_.set_option(tcp::socket::linger(true, 0), ignored);
+    set_reset_on_close(down_.fd);
+    set_reset_on_close(up_.fd);
   }
   close();
 }
@@ -460,18 +478,18 @@ void session::end(end_reason reason, bool reset) {
 void session::close() {
   closed_ = true;
   waiting_ = false;
+  if (std::exchange(connecting_, false)) {
+    // The connect in flight is dropped with its socket: so is its place in the count.
+    context_.pool.drop_connection(*candidate_);
+    candidate_ = nullptr;
+  }
   // Closed: no answer will come through this session.
   if (backend_ != nullptr) context_.pool.wait_abandoned(*backend_, awaiting_);
-  asio::error_code ignored;
-  // Pending operations complete with operation_aborted; they may still point into this
-  // session's buffers, which is why those stay lent until the session is destroyed.
-  downstream_.close(ignored);
-  upstream_.close(ignored);
-  if (pending_ == 0) {
-    // Called outside any handler of ours: end from a fresh one, not under the caller's feet.
-    ++pending_;
-    asio::post(downstream_.get_executor(), [this] { handler_done(); });
-  }
+  // Closing takes each socket out of the relay loop's set; events it collected already find
+  // the session closed. It is handed back from a handler of its own, never under a caller.
+  down_.fd.reset();
+  up_.fd.reset();
+  if (pending_ == 0) post([] {});
 }
 
 void session::handler_done() {
@@ -502,25 +520,14 @@ void session::tick() {
   }
   if (connecting_) {
     if (quiet_ticks_ >= context_.connect_timeout_ticks) {
-      connect_timed_out_ = true;
-      asio::error_code ignored;
-      upstream_.close(ignored);
+      up_.fd.reset();
+      on_connect(asio::error::timed_out);
     }
     return;
   }
   if (quiet_ticks_ >= context_.idle_timeout_ticks) {
     // Bytes still waiting to be written would be lost: say so with a reset.
-    return end(end_reason::idle_timeout, to_upstream_.writing || to_downstream_.writing);
-  }
-  // A whole tick without a byte either way: give the buffers back. Cancelling a socket
-  // cancels its writes too, so only while nothing is being written.
-  if (to_upstream_.writing || to_downstream_.writing) return;
-  for (direction* d : {&to_upstream_, &to_downstream_}) {
-    if (d->buffer && !d->done && !d->parking) {
-      d->parking = true;
-      asio::error_code ignored;
-      d->from.cancel(ignored);
-    }
+    end(end_reason::idle_timeout, to_upstream_.writing() || to_downstream_.writing());
   }
 }
 

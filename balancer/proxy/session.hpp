@@ -7,29 +7,33 @@
 // end-of-stream is forwarded as end-of-stream (half-close) and a reset as a reset. Whenever the
 // proxy drops bytes it resets, so a cut never looks like a complete exchange.
 //
-// Each direction is a small state machine of Asio completion handlers rather than a
-// coroutine: an idle connection then costs a few hundred bytes. A busy ("hot") direction
-// reads with async_read_some into a borrowed buffer, which costs one recv per message and no
-// epoll_ctl; a direction quiet for a tick is parked: its buffer goes back to the pool and it
-// waits for readiness without one (async_wait). Timeouts come from the server's coarse ticker
-// (tick()), not a timer per read: the hot path only sets a flag. Bytes moving either way —
-// read or written — count as activity.
+// Each socket is watched by the relay loop (relay_loop.hpp), registered once, edge-triggered,
+// and the session keeps what epoll said of it: readable (until a read says drained: a short
+// read, HAProxy's rule, unless the peer's end of stream waits behind the bytes), writable (until
+// a write falls short). Each direction reads into a buffer borrowed from a pool and writes it
+// on at once; the buffer goes back as soon as it is written and the socket is drained, so an
+// idle connection holds none. A write the receiver cannot take yet stays in the buffer, and
+// its direction reads nothing more until it is written (backpressure). Timeouts come from the
+// server's coarse ticker (tick()), not a timer per read: the hot path only sets a flag. Bytes
+// moving either way — read or written — count as activity.
 //
-// Lifetime: heap-allocated by the server; it hands itself to proxy_context::on_end once closed
-// and no handler of its is pending. Buffers go back to their pools only from a handler that
-// has completed, or with the session itself, never while an operation may point into them.
+// Lifetime: heap-allocated by the server; it hands itself to proxy_context::on_end from a
+// posted handler once closed (never inside a call from the relay loop or the server), so
+// events already collected for its sockets still find it.
 // With send_proxy, the PROXY header goes in the same buffer right before the client's first
 // bytes, so both leave in one write; only when the client has sent nothing by the time the
 // backend accepts (server-speaks-first protocols) does the header go alone, at once.
 // Single-threaded: all calls on the io_context's thread.
 #pragma once
 
+#include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <chrono>
 #include <functional>
 #include <optional>
 #include <vector>
 
+#include "common/owned_fd.hpp"
 #include "config/address_range.hpp"
 #include "pool/backend_pool.hpp"
 #include "proxy/buffer_pool.hpp"
@@ -37,6 +41,7 @@
 #include "proxy/connection_record.hpp"
 #include "proxy/end_reason.hpp"
 #include "proxy/proxy_stats.hpp"
+#include "proxy/relay_loop.hpp"
 #include "proxy_protocol/proxy_header.hpp"
 #include "strategy/strategy.hpp"
 
@@ -77,12 +82,15 @@ struct proxy_context {
   std::function<void(session&)> on_end;
   /// Connection-wide counters and histograms.
   proxy_stats stats;
+  /// Watches the sessions' sockets (set by the server).
+  relay_loop* relay = nullptr;
 };
 
 class session {
  public:
-  /// `client` as accept() reported it; `local` the listener's address (its port at least).
-  session(asio::ip::tcp::socket downstream, const asio::ip::tcp::endpoint& client,
+  /// `downstream`: the client's socket, non-blocking; `client` as accept() reported it;
+  /// `local` the listener's address (its port at least). `io` runs its handlers.
+  session(asio::io_context& io, owned_fd downstream, const asio::ip::tcp::endpoint& client,
           const asio::ip::tcp::endpoint& local, proxy_context& context);
   /// Releases its backend connection; its buffers go back to their pools.
   ~session();
@@ -123,43 +131,61 @@ class session {
   session* next = nullptr;
 
  private:
+  // One of the session's two sockets, as the relay loop reported it.
+  struct side : relay_loop::watcher {
+    explicit side(session& s) : owner(s) {}
+    void on_events(std::uint32_t events) override { owner.on_events(*this, events); }
+    session& owner;
+    owned_fd fd;
+    bool readable = false;   // may hold bytes or an end of stream
+    bool writable = false;   // takes bytes
+    bool peer_shut = false;  // EPOLLRDHUP: the peer's end of stream waits behind its bytes
+    bool failed = false;     // EPOLLERR: an error (a reset) waits behind its bytes
+  };
+
   // One way of the relay: bytes read from `from` are written to `to`.
   struct direction {
-    asio::ip::tcp::socket& from;
-    asio::ip::tcp::socket& to;
+    side& from;
+    side& to;
     /// How `to` resetting or failing a write is reported, and likewise `from`.
     end_reason to_reset;
     end_reason from_reset;
-    buffer_pool::lease buffer;     // held only while hot
+    buffer_pool::lease buffer;     // held only while bytes are in it
     std::size_t unsent_begin = 0;  // bytes [unsent_begin, unsent_end) of buffer still to write
     std::size_t unsent_end = 0;
-    int kernel_queued = -1;   // bytes in `to`'s send queue at the last tick while writing
-    bool writing = false;     // an async write to `to` is pending
-    bool parking = false;     // its read was cancelled to give the buffer back
-    bool large = false;       // it filled a small buffer: use large ones
-    bool done = false;        // end of stream seen and passed on
-    std::uint64_t bytes = 0;  // read from `from`
+    int kernel_queued = -1;    // bytes in `to`'s send queue at the last tick while writing
+    bool large = false;        // it filled a small buffer: use large ones
+    bool eof_pending = false;  // the last read reached the end of stream: pass it on next
+    bool done = false;         // end of stream seen and passed on
+    std::uint64_t bytes = 0;   // read from `from`
+    bool writing() const { return unsent_begin < unsent_end; }
   };
 
-  /// Waits for, reads and parses a trusted peer's PROXY header, then goes on to admit().
-  void read_header();
-  void on_header_readable(const asio::error_code& ec);
+  /// What the relay loop said of `s`; runs whatever can go on now.
+  void on_events(side& s, std::uint32_t events);
+  /// Reads and parses a trusted peer's PROXY header as far as it came, then goes on to admit().
+  void on_header_readable();
   /// Applies the per-client limits; false when the connection was turned away.
   bool admit();
   void connect_next();
-  /// Waits for the connect in flight to finish, then goes on to on_connect().
-  void wait_connected();
   void on_connect(const asio::error_code& ec);
-  void read(direction& d);
-  void on_readable(direction& d, const asio::error_code& ec);
-  void on_read(direction& d, asio::error_code ec, std::size_t n);
-  /// Writes bytes [begin, end) of d's buffer: at once if the socket takes them, else from
-  /// write_rest() (then false: that write continues the direction).
-  bool forward(direction& d, std::size_t begin, std::size_t end);
-  void write_rest(direction& d);
+  /// Moves bytes both ways until neither can go on.
+  void relay();
+  void relay(direction& d);
+  enum class read_result {
+    bytes,          // now pending in [unsent_begin, unsent_end) of d's buffer
+    drained,        // nothing more there for now
+    end_of_stream,  // the peer ended its side
+    failed,         // the session ended
+  };
+  /// Reads once from d.from into d's buffer at `offset`.
+  read_result read_some(direction& d, std::size_t offset);
+  /// Passes d's end of stream on (half-close), or ends the session when both ways ended.
+  void end_of_stream(direction& d);
+  /// Writes d's pending bytes; true when all went.
+  bool flush(direction& d);
   /// Encodes the PROXY header for the backend into `out` (kMaxEncodedBytes); returns its size.
   std::size_t encode_header(char* out);
-  void on_written(direction& d, const asio::error_code& ec, std::size_t n);
   /// Counts `n` bytes delivered by `d` in its backend's statistics.
   void count_delivered(const direction& d, std::size_t n);
   /// While a write waits: whether the peer took bytes from the kernel's send queue since the
@@ -171,13 +197,17 @@ class session {
   /// Records why the connection ended (the first reason wins) and closes; with `reset`,
   /// both sockets send RST.
   void end(end_reason reason, bool reset);
-  /// Closes both sockets; the session is handed back once its pending handlers have run.
+  /// Closes both sockets; the session is handed back from a posted handler.
   void close();
+  /// Runs `f` from a fresh handler (the session stays alive until it has run).
+  template <class F>
+  void post(F f);
   /// Accounts for one handler having run; hands the session back when nothing is left.
   void handler_done();
 
-  asio::ip::tcp::socket downstream_;
-  asio::ip::tcp::socket upstream_;
+  asio::io_context& io_;
+  side down_{*this};
+  side up_{*this};
   asio::ip::tcp::endpoint client_;
   std::chrono::steady_clock::time_point accepted_at_;
   /// When the connect in flight started.
@@ -189,10 +219,8 @@ class session {
   proxy_context& context_;
   const char* detail_ = nullptr;
   /// Client bytes on their way to the backend, and the backend's on their way back.
-  direction to_upstream_{downstream_, upstream_, end_reason::backend_reset,
-                         end_reason::client_reset};
-  direction to_downstream_{upstream_, downstream_, end_reason::client_reset,
-                           end_reason::backend_reset};
+  direction to_upstream_{down_, up_, end_reason::backend_reset, end_reason::client_reset};
+  direction to_downstream_{up_, down_, end_reason::client_reset, end_reason::backend_reset};
   backend* backend_ = nullptr;
   backend* candidate_ = nullptr;
   /// In backend_->awaiting while client bytes went up and nothing came back since.
@@ -207,7 +235,6 @@ class session {
   bool closed_ = false;
   bool waiting_ = false;  // for a usable backend
   bool connecting_ = false;
-  bool connect_timed_out_ = false;
   bool reading_header_ = false;
   bool header_pending_ = false;      // the PROXY header for the backend is still to send
   bool screen_first_bytes_ = false;  // an untrusted peer: its first bytes must not be a header

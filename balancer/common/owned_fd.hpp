@@ -1,11 +1,12 @@
-// An owned file descriptor (socket, BPF map or program), closed when it goes out of scope.
+// An owned file descriptor (a socket, an epoll set, a BPF map or program), closed when it
+// goes out of scope.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace pinwheel::direct {
+namespace pinwheel {
 
 /// Owns one file descriptor; -1 means none. Movable, not copyable.
 class owned_fd {
@@ -27,6 +28,8 @@ class owned_fd {
 
   /// The descriptor, still owned; -1 when none.
   int get() const { return fd_; }
+  /// Gives the descriptor up without closing it.
+  int release() { return std::exchange(fd_, -1); }
   /// Closes the descriptor, if any.
   void reset() {
     if (fd_ >= 0) ::close(fd_);
@@ -37,4 +40,4 @@ class owned_fd {
   int fd_ = -1;
 };
 
-}  // namespace pinwheel::direct
+}  // namespace pinwheel
