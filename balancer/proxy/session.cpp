@@ -49,6 +49,9 @@ bool trusted(const std::vector<address_range>& ranges, const asio::ip::address& 
   return false;
 }
 
+// Reads one direction makes before it lets others run: 4 MiB with large buffers.
+constexpr int kReadsPerTurn = 16;
+
 // True when `bytes` open with a PROXY header's first bytes (v1 text or the v2 signature).
 bool starts_like_header(std::string_view bytes) {
   using status = proxy_protocol::parse_result::status;
@@ -338,10 +341,23 @@ void session::relay() {
 }
 
 void session::relay(direction& d) {
-  while (!closed_ && !d.done) {
+  for (int reads = 0; !closed_ && !d.done;) {
     if (d.writing() && (!d.to.writable || !flush(d))) return;
     if (d.eof_pending) return end_of_stream(d);
     if (!d.from.readable) return;
+    if (reads++ == kReadsPerTurn) {
+      // A flow as fast as its receiver would never let go: take turns with the other
+      // sessions, timers and accepts. No new edge will come for bytes already there, so the
+      // session carries on from a handler of its own.
+      if (!resume_posted_) {
+        resume_posted_ = true;
+        post([this] {
+          resume_posted_ = false;
+          if (!closed_ && backend_ != nullptr) relay();
+        });
+      }
+      return;
+    }
     if (!d.buffer) {
       borrow(d);
       if (!d.buffer) return end(end_reason::local_error, true);

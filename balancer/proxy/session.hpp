@@ -239,6 +239,7 @@ class session {
   bool header_pending_ = false;      // the PROXY header for the backend is still to send
   bool screen_first_bytes_ = false;  // an untrusted peer: its first bytes must not be a header
   bool admitted_ = false;            // counted by the limiter: released with the session
+  bool resume_posted_ = false;       // relay() goes on from a posted handler (kReadsPerTurn)
   /// Set whenever bytes move; cleared by tick().
   bool activity_ = true;
   unsigned quiet_ticks_ = 0;
