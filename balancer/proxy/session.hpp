@@ -13,7 +13,8 @@
 // a write falls short). Each direction reads into a buffer borrowed from a pool and writes it
 // on at once; the buffer goes back as soon as it is written and the socket is drained, so an
 // idle connection holds none. A write the receiver cannot take yet stays in the buffer, and
-// its direction reads nothing more until it is written (backpressure). Timeouts come from the
+// its direction reads nothing more until it is written (backpressure). A busy direction lets
+// other sessions run after a few reads and goes on from a posted handler. Timeouts come from the
 // server's coarse ticker (tick()), not a timer per read: the hot path only sets a flag. Bytes
 // moving either way — read or written — count as activity.
 //
@@ -104,7 +105,7 @@ class session {
   void backend_available();
 
   /// One tick of the server's coarse clock: times out a connect, a wait for a backend or an
-  /// idle connection, and parks directions that were quiet for the whole tick.
+  /// idle connection (a slow reader taking bytes counts as activity).
   void tick();
 
   /// Ends the connection now for `reason`; with `reset`, with RST on both sides so neither

@@ -1,6 +1,7 @@
 """plot.png: the per-unit costs of every proxy, normalised to HAProxy (gnuplot)."""
 
 import shutil
+import textwrap
 import subprocess
 
 from .report import BASELINE, FIGURES
@@ -25,8 +26,8 @@ def write_plot(out_dir, summary, targets, log):
             for t in proxies:
                 s = summary.get((fig.test, fig.column, t.name))
                 cells += [f"{v / base[0]:.4f}" for v in s[:3]] if s and base[0] else ["NaN"] * 3
-            short = (fig.label.replace(" (schedstat)", "").replace(", ", "\\n")
-                     .replace(" at a fixed rate", "\\nat a fixed rate"))
+            # Wrapped to the bar group's width, so neighbouring labels never overlap.
+            short = "\\n".join(textwrap.wrap(fig.label.replace(" (schedstat)", ""), 14))
             f.write(f'"{short}" ' + " ".join(cells) + "\n")
     series = []
     for i, t in enumerate(proxies):
@@ -42,9 +43,11 @@ def write_plot(out_dir, summary, targets, log):
         "set style histogram errorbars gap 2 lw 1\n"
         "set style fill solid 0.85 border -1\n"
         "set boxwidth 0.9\n"
-        "set bmargin 6\n"
-        "set yrange [0:*]\n"
-        "set ylabel 'ratio to HAProxy'\n"
+        "set bmargin 7\n"
+        # Logarithmic: a ratio of 0.2 is as far from HAProxy as one of 5.
+        "set logscale y 2\n"
+        "set yrange [0.1:20]\n"
+        "set ylabel 'ratio to HAProxy (log scale)'\n"
         "set grid ytics\n"
         "set key top left\n"
         "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb '#444444'\n"

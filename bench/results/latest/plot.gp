@@ -5,9 +5,10 @@ set style data histograms
 set style histogram errorbars gap 2 lw 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
-set bmargin 6
-set yrange [0:*]
-set ylabel 'ratio to HAProxy'
+set bmargin 7
+set logscale y 2
+set yrange [0.1:20]
+set ylabel 'ratio to HAProxy (log scale)'
 set grid ytics
 set key top left
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb '#444444'
