@@ -9,6 +9,7 @@
 #include <asio/write.hpp>
 
 #include "strategy/round_robin.hpp"
+#include "support/run_io_until.hpp"
 
 namespace pinwheel {
 namespace {
@@ -17,15 +18,6 @@ using asio::ip::tcp;
 using namespace std::chrono_literals;
 
 // Runs `io` one handler at a time until `done` holds, for at most 5 s.
-template <class Condition>
-bool run_until(asio::io_context& io, Condition done) {
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!done() && std::chrono::steady_clock::now() < deadline) {
-    io.restart();
-    io.run_one_for(10ms);
-  }
-  return done();
-}
 
 TEST(Session, AnIdleConnectionHoldsNoBufferAndAnEndedOneNothing) {
   asio::io_context io;
@@ -62,9 +54,9 @@ TEST(Session, AnIdleConnectionHoldsNoBufferAndAnEndedOneNothing) {
   asio::write(client, asio::buffer("hello", 5));
   char got[5];
   bool relayed = false;
-  ASSERT_TRUE(run_until(io, [&] { return upstream.is_open(); }));
+  ASSERT_TRUE(test::run_io_until(io, [&] { return upstream.is_open(); }));
   asio::async_read(upstream, asio::buffer(got), [&](auto, std::size_t) { relayed = true; });
-  ASSERT_TRUE(run_until(io, [&] { return relayed; }));
+  ASSERT_TRUE(test::run_io_until(io, [&] { return relayed; }));
   EXPECT_EQ(std::string_view(got, 5), "hello");
   // Written on and the socket drained: the buffer went back at once.
   EXPECT_EQ(small.lent(), 0u) << "an idle connection holds no buffer";
@@ -74,13 +66,13 @@ TEST(Session, AnIdleConnectionHoldsNoBufferAndAnEndedOneNothing) {
   char answer[5];
   bool answered = false;
   asio::async_read(client, asio::buffer(answer), [&](auto, std::size_t) { answered = true; });
-  ASSERT_TRUE(run_until(io, [&] { return answered; }));
+  ASSERT_TRUE(test::run_io_until(io, [&] { return answered; }));
   EXPECT_EQ(std::string_view(answer, 5), "world");
-  ASSERT_TRUE(run_until(io, [&] { return small.lent() == 0; }));
+  ASSERT_TRUE(test::run_io_until(io, [&] { return small.lent() == 0; }));
 
   s->abort(end_reason::admin, true);
   EXPECT_FALSE(ended) << "handed back from a handler of its own, never under the caller";
-  ASSERT_TRUE(run_until(io, [&] { return ended; }));
+  ASSERT_TRUE(test::run_io_until(io, [&] { return ended; }));
   EXPECT_EQ(small.lent() + large.lent(), 0u);
   EXPECT_EQ(pool.members()[0]->active_connections, 0u);
 }
@@ -116,7 +108,7 @@ TEST(Session, ARequestAwaitsItsBackendUntilBytesComeBack) {
   s->start();
   tcp::socket upstream(io);
   upstream_listener.async_accept(upstream, [](const asio::error_code&) {});
-  ASSERT_TRUE(run_until(io, [&] { return upstream.is_open(); }));
+  ASSERT_TRUE(test::run_io_until(io, [&] { return upstream.is_open(); }));
   EXPECT_EQ(up.awaiting.size(), 0u) << "connected, nothing sent: owes nothing";
 
   // The request goes up: the backend owes an answer.
@@ -124,22 +116,22 @@ TEST(Session, ARequestAwaitsItsBackendUntilBytesComeBack) {
   char got[4];
   bool relayed = false;
   asio::async_read(upstream, asio::buffer(got), [&](auto, std::size_t) { relayed = true; });
-  ASSERT_TRUE(run_until(io, [&] { return relayed; }));
+  ASSERT_TRUE(test::run_io_until(io, [&] { return relayed; }));
   EXPECT_EQ(up.awaiting.size(), 1u);
 
   // Its first bytes come back: the wait is over.
   asio::write(upstream, asio::buffer("po", 2));
-  ASSERT_TRUE(run_until(io, [&] { return up.awaiting.size() == 0; }));
+  ASSERT_TRUE(test::run_io_until(io, [&] { return up.awaiting.size() == 0; }));
 
   // Another request, then the session ends before an answer: it leaves the list.
   asio::write(client, asio::buffer("ping", 4));
   relayed = false;
   asio::async_read(upstream, asio::buffer(got), [&](auto, std::size_t) { relayed = true; });
-  ASSERT_TRUE(run_until(io, [&] { return relayed; }));
+  ASSERT_TRUE(test::run_io_until(io, [&] { return relayed; }));
   EXPECT_EQ(up.awaiting.size(), 1u);
   s->abort(end_reason::admin, true);
   EXPECT_EQ(up.awaiting.size(), 0u);
-  ASSERT_TRUE(run_until(io, [&] { return ended; }));
+  ASSERT_TRUE(test::run_io_until(io, [&] { return ended; }));
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "log/log.hpp"
+#include "support/run_io_until.hpp"
 
 namespace pinwheel {
 namespace {
@@ -114,11 +115,7 @@ class SupervisorTest : public ::testing::Test {
   }
 
   // Runs the event loop until `done` or 5 s (a failure, not a wait).
-  bool run_until(const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (!done() && std::chrono::steady_clock::now() < deadline) io_.run_one_for(10ms);
-    return done();
-  }
+  bool run_until(const std::function<bool()>& done) { return test::run_io_until(io_, done); }
 
   // stop(), run to its end.
   bool stop() {
