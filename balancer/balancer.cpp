@@ -42,6 +42,8 @@ constexpr std::size_t kLargeBufferSize = 256 * 1024;
 constexpr std::size_t kSmallSpares = 64;
 constexpr std::size_t kLargeSpares = 8;
 constexpr std::size_t kLargeBudget = 64 * 1024 * 1024 / kLargeBufferSize;
+// A bulk direction splices through a pipe as large as a large buffer, while one is left.
+constexpr std::size_t kPipeSize = kLargeBufferSize;
 // Client addresses the per-client limiter tracks beyond one per open connection (about 70
 // bytes each): the recent clients whose rate state is kept.
 constexpr std::size_t kLimiterSpare = 65'536;
@@ -119,6 +121,7 @@ balancer::balancer(options& o, run_plan& plan, overrides flags)
       strategy_name_(o.balancer.strategy),
       small_buffers_(kSmallBufferSize, kSmallSpares),
       large_buffers_(kLargeBufferSize, kLargeSpares, kLargeBudget),
+      pipes_(kPipeSize, o.balancer.max_pipes),
       health_(io_, o.health, pool_, [this](backend& b) { on_health_change(b); }),
       context_{pool_, strategy_.get(), small_buffers_, large_buffers_, o.balancer.retries},
       limiter_(
@@ -131,6 +134,7 @@ balancer::balancer(options& o, run_plan& plan, overrides flags)
       admin_protocol_(pool_, *this),
       next_server_name_(plan.backends.size()) {
   if (o.balancer.accept_proxy) context_.trusted = &o.balancer.trusted;
+  if (o.balancer.max_pipes > 0) context_.pipes = &pipes_;
   context_.send_proxy = o.backends.send_proxy;
   if (limiter_.enabled()) context_.limiter = &limiter_;
   health_.send_proxy(o.backends.send_proxy);
@@ -440,13 +444,13 @@ void balancer::give_up_root() {
 
 void balancer::limit_connections_to_descriptors() {
   // Each proxied connection holds two descriptors; the rest (listener, health probes, pipes to
-  // the backends, the event loop's own) must always fit, or EMFILE would hit connects and
-  // probes instead of simply pausing accept. The plan has warned already when they do not.
+  // the backends, splice pipes, the event loop's own) must always fit, or EMFILE would hit connects
+  // and probes instead of simply pausing accept. The plan has warned already when they do not.
   // Auto-scaling may add backends up to max, each with its pipes and probes.
   std::size_t backends = pool_.members().size();
   if (options_.backends.autoscaled())
     backends = std::max<std::size_t>(backends, options_.backends.max);
-  std::uint64_t fit = connections_that_fit(plan_.open_files, backends);
+  std::uint64_t fit = connections_that_fit(plan_.open_files, backends, options_.balancer.max_pipes);
   if (fit >= options_.balancer.max_connections) return;
   server_.limit_connections(std::max<std::uint64_t>(fit, 1));
 }

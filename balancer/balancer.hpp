@@ -138,6 +138,7 @@ class balancer : public admin_actions {
   std::unique_ptr<access_log> access_log_;
   buffer_pool small_buffers_;
   buffer_pool large_buffers_;
+  pipe_pool pipes_;
   health_checker health_;
   proxy_context context_;
   client_limiter limiter_;

@@ -36,6 +36,7 @@ void diff_balancer(const options& running, options& next, config_diff& d) {
   balancer_options& n = next.balancer;
   keep(r.cpu, n.cpu, "balancer.cpu", d);
   keep(r.max_connections, n.max_connections, "balancer.max_connections", d);
+  keep(r.max_pipes, n.max_pipes, "balancer.max_pipes", d);
   keep(r.tcp_keepalive, n.tcp_keepalive, "balancer.tcp_keepalive", d);
   if (r.strategy != n.strategy) {
     d.strategy = true;

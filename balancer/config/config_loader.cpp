@@ -412,6 +412,9 @@ void read_balancer(table_reader& t, balancer_options& b) {
   int max_connections = static_cast<int>(b.max_connections);
   t.read("max_connections", max_connections, 1, 1'000'000);
   b.max_connections = static_cast<std::size_t>(max_connections);
+  int max_pipes = static_cast<int>(b.max_pipes);
+  t.read("max_pipes", max_pipes, 0, 100'000);
+  b.max_pipes = static_cast<std::size_t>(max_pipes);
   t.read("connect_timeout", b.connect_timeout, 1ms);
   t.read("idle_timeout", b.idle_timeout, 1ms);
   t.read("drain_timeout", b.drain_timeout, 0ms);

@@ -15,21 +15,23 @@ std::uint64_t raise_open_file_limit() {
   return limit.rlim_cur;
 }
 
-std::uint64_t descriptors_needed(std::size_t max_connections, std::size_t backends) {
+std::uint64_t descriptors_needed(std::size_t max_connections, std::size_t backends,
+                                 std::size_t pipes) {
   return 2 * std::uint64_t{max_connections} + kReservedDescriptors +
-         kDescriptorsPerBackend * std::uint64_t{backends};
+         kDescriptorsPerBackend * std::uint64_t{backends} + 2 * std::uint64_t{pipes};
 }
 
-std::uint64_t connections_that_fit(std::uint64_t limit, std::size_t backends) {
-  std::uint64_t reserve = descriptors_needed(0, backends);
+std::uint64_t connections_that_fit(std::uint64_t limit, std::size_t backends, std::size_t pipes) {
+  std::uint64_t reserve = descriptors_needed(0, backends, pipes);
   return limit > reserve ? (limit - reserve) / 2 : 0;
 }
 
 std::string descriptor_warning(const options& o, std::size_t backends, std::uint64_t limit) {
   const std::size_t max_connections = o.balancer.max_connections;
-  std::uint64_t needed = descriptors_needed(max_connections, backends);
+  const std::size_t pipes = o.balancer.max_pipes;
+  std::uint64_t needed = descriptors_needed(max_connections, backends, pipes);
   if (needed <= limit) return "";
-  std::uint64_t fit = connections_that_fit(limit, backends);
+  std::uint64_t fit = connections_that_fit(limit, backends, pipes);
   auto origin = o.origin.find("balancer.max_connections");
   std::string warning =
       "the open-file limit (" + std::to_string(limit) + ") fits " +
@@ -38,7 +40,8 @@ std::string descriptor_warning(const options& o, std::size_t backends, std::uint
       (origin != o.origin.end() ? origin->second : "the default") +
       "): each takes 2 descriptors, and " + std::to_string(kReservedDescriptors) + " + " +
       std::to_string(kDescriptorsPerBackend) +
-      " per backend are kept for the listener, health checks and pipes (" + std::to_string(needed) +
+      " per backend + 2 per splice pipe (balancer.max_pipes = " + std::to_string(pipes) +
+      ") are kept for the listener, health checks and pipes (" + std::to_string(needed) +
       " in all); ";
   if (fit > 0) warning += "accepting pauses at " + std::to_string(fit) + ". ";
   warning += "Raise LimitNOFILE= / ulimit -n to at least " + std::to_string(needed);

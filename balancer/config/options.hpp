@@ -65,6 +65,10 @@ struct balancer_options {
   /// Open client connections beyond which the balancer stops accepting. Each takes two file
   /// descriptors (client and backend side); see descriptor_limit.hpp for the reserve on top.
   std::size_t max_connections = 10'000;
+  /// Pipes for splicing directions that turned bulk (HAProxy's maxpipes): their bytes pass
+  /// through the kernel without being copied into the balancer. Each holds two descriptors
+  /// (counted in the reserve) and up to 256 KiB of kernel memory; 0 turns splicing off.
+  std::size_t max_pipes = 64;
   /// How long one connect to a backend may take before trying another.
   duration connect_timeout = 2s;
   /// A connection with no bytes either way for this long is closed.

@@ -289,6 +289,8 @@ void check_mode(const options& o) {
   if (o.balancer.tcp_keepalive > 0ms)
     refuse("balancer.tcp_keepalive",
            "the connections are the backends' own; set keepalive in the backend");
+  if (o.origin.count("balancer.max_pipes") != 0)
+    refuse("balancer.max_pipes", "the balancer never relays the connections' bytes");
   if (o.limits.per_client_connections > 0)
     refuse("limits.per_client_connections", "the balancer never accepts the connections");
   if (o.limits.per_client_rate > 0)

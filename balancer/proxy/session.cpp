@@ -1,5 +1,6 @@
 #include "proxy/session.hpp"
 
+#include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -286,7 +287,7 @@ void session::on_connect(const asio::error_code& ec) {
       char header[proxy_protocol::kMaxEncodedBytes];
       std::size_t size = encode_header(header);
       if (!d.writing()) {
-        if (!d.buffer) borrow(d);
+        if (!d.buffer) d.buffer = context_.small_buffers.borrow();
         if (!d.buffer) return end(end_reason::local_error, true);
         d.unsent_begin = d.unsent_end = kHeaderRoom;
         if (down_.readable) {
@@ -325,14 +326,19 @@ void session::on_connect(const asio::error_code& ec) {
   connect_next();
 }
 
-void session::borrow(direction& d) {
+bool session::borrow(direction& d) {
+  if (d.large && context_.pipes != nullptr) {
+    d.pipe = context_.pipes->borrow();
+    if (d.pipe) return true;
+  }
   if (d.large) {
     d.buffer = context_.large_buffers.borrow();
-    if (d.buffer) return;
+    if (d.buffer) return true;
     // The large buffers' memory budget is spent: carry on with small ones.
     d.large = false;
   }
   d.buffer = context_.small_buffers.borrow();
+  return static_cast<bool>(d.buffer);
 }
 
 void session::relay() {
@@ -358,11 +364,8 @@ void session::relay(direction& d) {
       }
       return;
     }
-    if (!d.buffer) {
-      borrow(d);
-      if (!d.buffer) return end(end_reason::local_error, true);
-    }
-    switch (read_some(d, 0)) {
+    if (!d.buffer && !d.pipe && !borrow(d)) return end(end_reason::local_error, true);
+    switch (d.pipe ? splice_some(d) : read_some(d, 0)) {
       case read_result::bytes:
         // Layer-4 busy signal: a request went up, or an answer (its first bytes) came back.
         if (&d == &to_upstream_)
@@ -371,7 +374,9 @@ void session::relay(direction& d) {
           context_.pool.reply_received(*backend_, awaiting_);
         break;
       case read_result::drained:
-        d.buffer.give_back();  // an idle direction holds no buffer
+        // An idle direction holds no buffer, and no pipe.
+        d.buffer.give_back();
+        d.pipe.give_back();
         return;
       case read_result::end_of_stream:
         return end_of_stream(d);
@@ -418,9 +423,39 @@ session::read_result session::read_some(direction& d, std::size_t offset) {
   }
 }
 
+session::read_result session::splice_some(direction& d) {
+  for (;;) {
+    // Into an empty pipe only (a direction reads again once all is written), so EAGAIN can
+    // only mean an empty socket, never a full pipe.
+    ssize_t n = ::splice(d.from.fd.get(), nullptr, d.pipe.input(), nullptr,
+                         context_.pipes->pipe_size(), SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0) {
+      auto got = static_cast<std::size_t>(n);
+      // No short-read rule here: a splice also stops short when the pipe runs out of slots,
+      // so the socket stays readable until a splice finds it empty.
+      activity_ = true;
+      d.bytes += got;
+      d.pipe.held = got;
+      // Less than a small buffer's worth: the flow is no longer bulk. Back to buffers (and
+      // the short-read rule) once this is written.
+      if (got < context_.small_buffers.buffer_size()) d.large = false;
+      return read_result::bytes;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      d.from.readable = false;
+      return read_result::drained;
+    }
+    if (n == 0) return read_result::end_of_stream;
+    end(d.from_reset, true);
+    return read_result::failed;
+  }
+}
+
 void session::end_of_stream(direction& d) {
   // Half-close: pass the end of stream on and keep the other direction going.
   d.buffer.give_back();
+  d.pipe.give_back();
   d.from.readable = false;
   // The backend ended its side: it owes nothing more.
   if (&d == &to_downstream_) context_.pool.reply_received(*backend_, awaiting_);
@@ -435,6 +470,7 @@ void session::end_of_stream(direction& d) {
 }
 
 bool session::flush(direction& d) {
+  if (d.pipe) return flush_pipe(d);
   for (;;) {
     ssize_t n = ::send(d.to.fd.get(), d.buffer.data() + d.unsent_begin,
                        d.unsent_end - d.unsent_begin, MSG_NOSIGNAL);
@@ -460,6 +496,34 @@ bool session::flush(direction& d) {
     // small one when the direction turned bulk.
     if (!d.from.readable || (d.large && d.buffer.size() < context_.large_buffers.buffer_size()))
       d.buffer.give_back();
+    return true;
+  }
+}
+
+bool session::flush_pipe(direction& d) {
+  for (;;) {
+    // SIGPIPE is ignored process-wide: a peer that went away is EPIPE here, as with send.
+    ssize_t n = ::splice(d.pipe.output(), nullptr, d.to.fd.get(), nullptr, d.pipe.held,
+                         SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      d.to.writable = false;
+      return false;
+    }
+    if (n <= 0) {
+      end(d.to_reset, true);
+      return false;
+    }
+    activity_ = true;
+    count_delivered(d, static_cast<std::size_t>(n));
+    d.pipe.held -= static_cast<std::size_t>(n);
+    if (d.pipe.held > 0) {
+      // Short only when the socket's send queue is full: wait for room (backpressure).
+      d.to.writable = false;
+      return false;
+    }
+    // Drained and written: the pipe goes back, as it does when the flow is no longer bulk.
+    if (!d.from.readable || !d.large) d.pipe.give_back();
     return true;
   }
 }

@@ -41,6 +41,7 @@
 #include "proxy/client_limiter.hpp"
 #include "proxy/connection_record.hpp"
 #include "proxy/end_reason.hpp"
+#include "proxy/pipe_pool.hpp"
 #include "proxy/proxy_stats.hpp"
 #include "proxy/relay_loop.hpp"
 #include "proxy_protocol/proxy_header.hpp"
@@ -85,6 +86,8 @@ struct proxy_context {
   proxy_stats stats;
   /// Watches the sessions' sockets (set by the server).
   relay_loop* relay = nullptr;
+  /// Pipes for splicing directions that turned bulk; null: never splice.
+  pipe_pool* pipes = nullptr;
 };
 
 class session {
@@ -154,12 +157,13 @@ class session {
     buffer_pool::lease buffer;     // held only while bytes are in it
     std::size_t unsent_begin = 0;  // bytes [unsent_begin, unsent_end) of buffer still to write
     std::size_t unsent_end = 0;
+    pipe_pool::lease pipe;     // instead of a buffer, once bulk: bytes go by splice
     int kernel_queued = -1;    // bytes in `to`'s send queue at the last tick while writing
     bool large = false;        // it filled a small buffer: use large ones
     bool eof_pending = false;  // the last read reached the end of stream: pass it on next
     bool done = false;         // end of stream seen and passed on
     std::uint64_t bytes = 0;   // read from `from`
-    bool writing() const { return unsent_begin < unsent_end; }
+    bool writing() const { return unsent_begin < unsent_end || pipe.held > 0; }
   };
 
   /// What the relay loop said of `s`; runs whatever can go on now.
@@ -181,10 +185,14 @@ class session {
   };
   /// Reads once from d.from into d's buffer at `offset`.
   read_result read_some(direction& d, std::size_t offset);
+  /// Splices once from d.from into d's (empty) pipe.
+  read_result splice_some(direction& d);
   /// Passes d's end of stream on (half-close), or ends the session when both ways ended.
   void end_of_stream(direction& d);
   /// Writes d's pending bytes; true when all went.
   bool flush(direction& d);
+  /// The same, from d's pipe.
+  bool flush_pipe(direction& d);
   /// Encodes the PROXY header for the backend into `out` (kMaxEncodedBytes); returns its size.
   std::size_t encode_header(char* out);
   /// Counts `n` bytes delivered by `d` in its backend's statistics.
@@ -193,8 +201,9 @@ class session {
   /// last tick. The kernel only wakes a writer once half its (multi-megabyte) queue is free,
   /// so a slow reader's progress shows here long before a write completes.
   bool peer_took_bytes(direction& d);
-  /// Borrows a buffer for `d`: a large one if it moves bulk and the budget allows.
-  void borrow(direction& d);
+  /// Borrows what `d` reads into: a pipe if it moves bulk and one is left, else a buffer (a
+  /// large one if it moves bulk and the budget allows); false when nothing was left.
+  bool borrow(direction& d);
   /// Records why the connection ended (the first reason wins) and closes; with `reset`,
   /// both sockets send RST.
   void end(end_reason reason, bool reset);

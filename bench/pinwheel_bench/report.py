@@ -108,6 +108,8 @@ CSV_FIELDS = [
 BASELINE = "haproxy"
 # For the bulk figures Pinwheel is also compared with HAProxy at Pinwheel's buffer size.
 EQUAL_BUFFERS = "haproxy-256k"
+# ... and with HAProxy splicing too, as Pinwheel does for bulk flows.
+SPLICING = "haproxy-splice"
 
 
 def version_of(argv, pattern=None):
@@ -231,8 +233,11 @@ def summary_lines(summary, targets):
             r = ratio(summary, f, t.name)
             text = f"{r:.2f}" if r is not None else "—"
             eq = ratio(summary, f, t.name, EQUAL_BUFFERS) if t.server == "pinwheel" else None
-            if eq is not None:
-                text += f" ({eq:.2f} at equal buffers)"
+            sp = ratio(summary, f, t.name, SPLICING) if t.server == "pinwheel" else None
+            extra = ([f"{eq:.2f} at equal buffers"] if eq is not None else []) + \
+                ([f"{sp:.2f} against HAProxy splicing"] if sp is not None else [])
+            if extra:
+                text += f" ({', '.join(extra)})"
             cells.append(text)
         lines.append("| " + " | ".join(cells) + " |")
     return lines

@@ -41,13 +41,21 @@ class Target:
 TARGETS = [
     Target("pinwheel", "Pinwheel", "pinwheel", "pinwheel.toml", {"metrics": "true"},
            default=True, colour="#d95f02"),
-    Target("haproxy", "HAProxy", "haproxy", "haproxy.cfg", {"global": ""}, default=True,
-           colour="#1b9e77"),
+    Target("haproxy", "HAProxy", "haproxy", "haproxy.cfg", {"global": "", "defaults": ""},
+           default=True, colour="#1b9e77"),
     # The bulk tests again with HAProxy's buffers as large as Pinwheel's bulk buffers, so
     # CPU per GB compares the relays rather than the buffer sizes.
     Target("haproxy-256k", "HAProxy (tune.bufsize 256 KiB)", "haproxy", "haproxy.cfg",
-           {"global": f"    tune.bufsize {PINWHEEL_LARGE_BUFFER}"}, default=True,
+           {"global": f"    tune.bufsize {PINWHEEL_LARGE_BUFFER}", "defaults": ""}, default=True,
            tests=("bulk", "bulk32"), colour="#66c2a5"),
+    # And with HAProxy splicing, as Pinwheel's bulk path does, through pipes as large as
+    # Pinwheel's: kernel work against kernel work. Forced both ways: HAProxy 2.6's
+    # splice-auto did not engage on these flows (strace showed only recvfrom/sendto).
+    Target("haproxy-splice", "HAProxy (splice, 256 KiB)", "haproxy", "haproxy.cfg",
+           {"global": f"    tune.bufsize {PINWHEEL_LARGE_BUFFER}\n"
+                      f"    tune.pipesize {PINWHEEL_LARGE_BUFFER}\n    maxpipes 64",
+            "defaults": "    option splice-request\n    option splice-response"}, default=True,
+           tests=("bulk", "bulk32"), colour="#b3e2cd"),
     Target("nginx", "nginx stream", "nginx", "nginx-stream.conf", default=True,
            colour="#7570b3"),
     Target("direct", "direct", "direct", default=True),

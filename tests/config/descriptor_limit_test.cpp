@@ -6,35 +6,42 @@
 namespace pinwheel {
 namespace {
 
-options with_max_connections(std::size_t max_connections, const std::string& origin = "") {
+options with_max_connections(std::size_t max_connections, const std::string& origin = "",
+                             std::size_t max_pipes = 0) {
   options o;
   o.config_path = "test.toml";
   o.balancer.max_connections = max_connections;
+  o.balancer.max_pipes = max_pipes;
   if (!origin.empty()) o.origin["balancer.max_connections"] = origin;
   return o;
 }
 
 TEST(DescriptorLimit, TwoPerConnectionPlusAReserve) {
-  EXPECT_EQ(descriptors_needed(10'000, 0), 20'064u);
-  EXPECT_EQ(descriptors_needed(10'000, 3), 20'076u);
-  EXPECT_EQ(descriptors_needed(1, 1), 70u);
+  EXPECT_EQ(descriptors_needed(10'000, 0, 0), 20'064u);
+  EXPECT_EQ(descriptors_needed(10'000, 3, 0), 20'076u);
+  EXPECT_EQ(descriptors_needed(1, 1, 0), 70u);
+}
+
+TEST(DescriptorLimit, EachSplicePipeReservesTwo) {
+  EXPECT_EQ(descriptors_needed(10'000, 3, 64), 20'204u);
+  EXPECT_EQ(connections_that_fit(1024, 3, 64), 410u);
 }
 
 TEST(DescriptorLimit, ConnectionsThatFitBesideTheReserve) {
-  EXPECT_EQ(connections_that_fit(1024, 3), 474u);
-  EXPECT_EQ(connections_that_fit(20'076, 3), 10'000u);
-  EXPECT_EQ(connections_that_fit(77, 3), 0u);
-  EXPECT_EQ(connections_that_fit(10, 0), 0u);
+  EXPECT_EQ(connections_that_fit(1024, 3, 0), 474u);
+  EXPECT_EQ(connections_that_fit(20'076, 3, 0), 10'000u);
+  EXPECT_EQ(connections_that_fit(77, 3, 0), 0u);
+  EXPECT_EQ(connections_that_fit(10, 0, 0), 0u);
 }
 
 // The shipped default under a shell's usual limit: about 500 connections fit.
 TEST(DescriptorLimit, ADefaultShellLimitIsWarnedAboutWithTheNumbersAndTheFix) {
-  EXPECT_EQ(descriptor_warning(with_max_connections(10'000, "pinwheel.toml:15:19"), 3, 1024),
-            "the open-file limit (1024) fits 474 connections, not balancer.max_connections = "
-            "10000 (pinwheel.toml:15:19): each takes 2 descriptors, and 64 + 4 per backend are "
-            "kept for the listener, health checks and pipes (20076 in all); accepting pauses at "
-            "474. Raise LimitNOFILE= / ulimit -n to at least 20076, or lower "
-            "balancer.max_connections to 474");
+  EXPECT_EQ(descriptor_warning(with_max_connections(10'000, "pinwheel.toml:15:19", 64), 3, 1024),
+            "the open-file limit (1024) fits 410 connections, not balancer.max_connections = "
+            "10000 (pinwheel.toml:15:19): each takes 2 descriptors, and 64 + 4 per backend + 2 "
+            "per splice pipe (balancer.max_pipes = 64) are kept for the listener, health checks "
+            "and pipes (20204 in all); accepting pauses at 410. Raise LimitNOFILE= / ulimit -n "
+            "to at least 20204, or lower balancer.max_connections to 410");
 }
 
 TEST(DescriptorLimit, NoWarningWhenItFits) {
@@ -45,9 +52,9 @@ TEST(DescriptorLimit, NoWarningWhenItFits) {
 TEST(DescriptorLimit, ALimitBelowTheReserveOnlySaysRaiseIt) {
   EXPECT_EQ(descriptor_warning(with_max_connections(10), 1, 50),
             "the open-file limit (50) fits no connection, not balancer.max_connections = 10 (the "
-            "default): each takes 2 descriptors, and 64 + 4 per backend are kept for the "
-            "listener, health checks and pipes (88 in all); Raise LimitNOFILE= / ulimit -n to at "
-            "least 88");
+            "default): each takes 2 descriptors, and 64 + 4 per backend + 2 per splice pipe "
+            "(balancer.max_pipes = 0) are kept for the listener, health checks and pipes (88 in "
+            "all); Raise LimitNOFILE= / ulimit -n to at least 88");
 }
 
 TEST(DescriptorLimit, TheSoftLimitIsRaisedToTheHardOne) {

@@ -88,6 +88,10 @@ TEST(DirectConfig, WhatNeedsTheBalancerToAcceptIsRefused) {
             std::string::npos);
   EXPECT_NE(refused("tcp_keepalive = \"30s\"\n", "").find("[balancer] tcp_keepalive"),
             std::string::npos);
+  EXPECT_NE(refused("max_pipes = 8\n", "")
+                .find("[balancer] max_pipes: not available with test.toml:2:8: [balancer] mode = "
+                      "\"direct\": the balancer never relays the connections' bytes"),
+            std::string::npos);
   EXPECT_NE(refused("", "", "[limits]\nper_client_connections = 5\n")
                 .find("[limits] per_client_connections: not available"),
             std::string::npos);

@@ -111,6 +111,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"[balancer]\ntcp_keepalive = 60\n" + kBackends,
                    "test.toml:2:17: [balancer] tcp_keepalive: expected a duration string such as "
                    "\"500ms\" or \"2s\", got an integer"},
+        bad_config{"[balancer]\nmax_pipes = -1\n" + kBackends,
+                   "test.toml:2:13: [balancer] max_pipes: -1 is out of range; use 0 to 100000"},
         bad_config{kBackends + "send_proxy = \"v3\"\n",
                    "test.toml:3:14: [backends] send_proxy: \"v3\" is not a PROXY protocol "
                    "version; use \"v1\", \"v2\" or \"none\""},

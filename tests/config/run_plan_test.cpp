@@ -243,13 +243,13 @@ TEST(RunPlan, TooFewDescriptorsIsAWarningInThePlan) {
       host);
   ASSERT_EQ(plan.warnings.size(), 1u);
   EXPECT_TRUE(
-      plan.warnings[0].starts_with("the open-file limit (1024) fits 476 connections, not "
+      plan.warnings[0].starts_with("the open-file limit (1024) fits 412 connections, not "
                                    "balancer.max_connections = 10000 (the default)"))
       << plan.warnings[0];
   EXPECT_NE(describe(load_config_text("[backends]\n" + kCommand, "test.toml"), plan)
-                .find("open files      limit 1024, up to 20072 needed"),
+                .find("open files      limit 1024, up to 20200 needed"),
             std::string::npos);
-  host.facts.open_files = 20072;
+  host.facts.open_files = 20200;
   EXPECT_TRUE(plan_of("[balancer]\nlisten = \"127.0.0.1:0\"\n[backends]\ncount = 2\n"
                       "base_port = 0\n" +
                           kCommand,

@@ -331,13 +331,13 @@ TEST(Lifecycle, TooLowADescriptorLimitIsWarnedAbout) {
                          "--config", path, "--metrics-listen", "127.0.0.1:0"});
   EXPECT_EQ(code, 0) << output;
   EXPECT_NE(
-      output.find("warning: the open-file limit (1024) fits 476 connections, not "
+      output.find("warning: the open-file limit (1024) fits 412 connections, not "
                   "balancer.max_connections = 10000 (" +
                   path +
-                  ":3:19): each takes 2 descriptors, and 64 + 4 per backend are kept for the "
-                  "listener, health checks and pipes (20072 in all); accepting pauses at 476. "
-                  "Raise LimitNOFILE= / ulimit -n to at least 20072, or lower "
-                  "balancer.max_connections to 476"),
+                  ":3:19): each takes 2 descriptors, and 64 + 4 per backend + 2 per splice pipe "
+                  "(balancer.max_pipes = 64) are kept for the listener, health checks and pipes "
+                  "(20200 in all); accepting pauses at 412. Raise LimitNOFILE= / ulimit -n to at "
+                  "least 20200, or lower balancer.max_connections to 412"),
       std::string::npos)
       << output;
 }
@@ -353,7 +353,7 @@ TEST(Lifecycle, TheSoftDescriptorLimitIsRaisedToTheHardOne) {
       run_pinwheel_with({"/usr/bin/prlimit", "--nofile=1024:8192", PINWHEEL_BIN, "--check",
                          "--config", path, "--metrics-listen", "127.0.0.1:0"});
   EXPECT_EQ(code, 0) << output;
-  EXPECT_NE(output.find("open files      limit 8192, up to 4072 needed"), std::string::npos)
+  EXPECT_NE(output.find("open files      limit 8192, up to 4200 needed"), std::string::npos)
       << output;
   EXPECT_EQ(output.find("warning:"), std::string::npos) << output;
 }

@@ -10,12 +10,13 @@ namespace pinwheel::test {
 namespace {
 
 TEST(Resources, ALowOpenFileLimitMakesClientsWaitAndNeverTakesABackendDown) {
-  // 96 descriptors fit a few dozen proxied connections; 150 clients arrive at once, each
-  // holding its backend for a moment. Accepting pauses while descriptors are short; every
-  // client is served in the end and no backend is marked down.
+  // 224 descriptors fit a few dozen proxied connections beside the reserve (128 of it for the
+  // default 64 splice pipes); 150 clients arrive at once, each holding its backend for a
+  // moment. Accepting pauses while descriptors are short; every client is served in the end
+  // and no backend is marked down.
   running_balancer pinwheel(demo_config(2, "round-robin"), 2, {},
-                            {"/usr/bin/prlimit", "--nofile=96:96", "--"});
-  EXPECT_TRUE(pinwheel.process().wait_for_line("the open-file limit \\(96\\) fits", 5s))
+                            {"/usr/bin/prlimit", "--nofile=224:224", "--"});
+  EXPECT_TRUE(pinwheel.process().wait_for_line("the open-file limit \\(224\\) fits", 5s))
       << pinwheel.process().output();
   constexpr int kClients = 150;
   std::vector<std::unique_ptr<tcp_client>> clients;

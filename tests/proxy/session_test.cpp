@@ -134,5 +134,70 @@ TEST(Session, ARequestAwaitsItsBackendUntilBytesComeBack) {
   ASSERT_TRUE(test::run_io_until(io, [&] { return ended; }));
 }
 
+// A bulk flow moves through a pipe (splice), not through the balancer's memory, arrives
+// whole and in order, and gives the pipe back once drained.
+TEST(Session, ABulkFlowIsSplicedAndItsPipeGoesBack) {
+  asio::io_context io;
+  relay_loop relay(io);
+  tcp::acceptor upstream_listener(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  tcp::acceptor front(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+
+  backend_pool pool;
+  backend b;
+  b.name = "0";
+  b.endpoint = upstream_listener.local_endpoint();
+  b.health = health_state(1, 1, /*initially_up=*/true);
+  pool.add(std::move(b));
+  round_robin chooser(pool);
+  buffer_pool small(16 * 1024), large(256 * 1024);
+  pipe_pool pipes(256 * 1024, 4);
+  proxy_context context{pool, &chooser, small, large, 0};
+  context.relay = &relay;
+  context.pipes = &pipes;
+  bool ended = false;
+  context.on_end = [&](session& s) {
+    ended = true;
+    delete &s;
+  };
+
+  tcp::socket client(io);
+  client.connect(front.local_endpoint());
+  tcp::endpoint peer;
+  tcp::socket downstream = front.accept(peer);
+  downstream.non_blocking(true);  // as the server accepts them
+  auto* s = new session(io, owned_fd(downstream.release()), peer, front.local_endpoint(), context);
+  s->start();
+  tcp::socket upstream(io);
+  upstream_listener.async_accept(upstream, [](const asio::error_code&) {});
+  ASSERT_TRUE(test::run_io_until(io, [&] { return upstream.is_open(); }));
+
+  // 8 MiB from the backend, then its end of stream; the client reads it all.
+  std::vector<char> sent(8 << 20);
+  for (std::size_t i = 0; i < sent.size(); ++i) sent[i] = static_cast<char>(i * 7 % 251);
+  std::vector<char> got(sent.size());
+  bool written = false;
+  bool read = false;
+  asio::async_write(upstream, asio::buffer(sent), [&](auto ec, std::size_t) {
+    written = true;
+    if (!ec) upstream.shutdown(tcp::socket::shutdown_send);
+  });
+  asio::async_read(client, asio::buffer(got), [&](auto, std::size_t) { read = true; });
+  ASSERT_TRUE(test::run_io_until(io, [&] { return written && read; }));
+  EXPECT_TRUE(sent == got) << "every byte arrives, in order";
+  EXPECT_EQ(pipes.open(), 1u) << "the bulk direction spliced";
+  EXPECT_EQ(large.spare() + large.lent(), 0u) << "no large buffer was needed";
+
+  // The end of stream follows the bytes; the pipe went back empty, for the next flow.
+  char byte;
+  asio::error_code ec;
+  EXPECT_EQ(client.read_some(asio::buffer(&byte, 1), ec), 0u);
+  EXPECT_EQ(ec, asio::error::eof);
+  EXPECT_EQ(pipes.lent(), 0u);
+  EXPECT_EQ(pipes.spare(), 1u);
+
+  s->abort(end_reason::admin, true);
+  ASSERT_TRUE(test::run_io_until(io, [&] { return ended; }));
+}
+
 }  // namespace
 }  // namespace pinwheel
