@@ -369,6 +369,8 @@ std::optional<balancer_snapshot> balancer::snapshot_from_loop() {
     balancer_snapshot s =
         take_snapshot(from, std::chrono::system_clock::now(), std::chrono::steady_clock::now());
     if (options_.backends.spawned()) s.backends_desired = plan_.backends.size();
+    s.splice_pipes_active = pipes_.lent();
+    s.max_splice_pipes = options_.balancer.max_pipes;
     if (direct_group_) {
       // Our own listening sockets: a failed read is left out of the scrape, never fatal.
       for (std::size_t i = 0; i < s.backends.size() && i < direct_group_->size(); ++i) {

@@ -73,6 +73,9 @@ struct balancer_snapshot {
   std::array<std::uint64_t, kEndReasonCount> ended{};
   std::uint64_t active_connections = 0;
   std::uint64_t max_connections = 0;
+  /// Splice pipes lent to bulk directions now, and the most there may be (max_pipes).
+  std::uint64_t splice_pipes_active = 0;
+  std::uint64_t max_splice_pipes = 0;
   bucket_histogram connect_duration;
   bucket_histogram connection_duration;
   std::vector<backend_snapshot> backends;

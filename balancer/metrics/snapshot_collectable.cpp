@@ -111,6 +111,19 @@ std::vector<MetricFamily> snapshot_collectable::Collect() const {
   limit.metric.push_back(sample(static_cast<double>(s.max_connections), gauge));
   out.push_back(std::move(limit));
 
+  MetricFamily pipes =
+      family("pinwheel_splice_pipes_active",
+             "Pipes lent to bulk flows that splice now (0 when max_pipes = 0)", gauge);
+  pipes.metric.push_back(sample(static_cast<double>(s.splice_pipes_active), gauge));
+  out.push_back(std::move(pipes));
+  MetricFamily pipe_limit =
+      family("pinwheel_max_splice_pipes",
+             "Pipes bulk flows may splice through at once (max_pipes); further bulk flows use "
+             "256 KiB buffers",
+             gauge);
+  pipe_limit.metric.push_back(sample(static_cast<double>(s.max_splice_pipes), gauge));
+  out.push_back(std::move(pipe_limit));
+
   if (s.backends_desired > 0) {
     MetricFamily desired =
         family("pinwheel_backends_desired",

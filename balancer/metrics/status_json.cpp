@@ -25,7 +25,9 @@ std::string to_status_json(const balancer_snapshot& s) {
   out << "{\"time\":" << number(s.time) << ",\"version\":" << json_string(s.version)
       << ",\"strategy\":" << json_string(s.strategy) << ",\"accepted\":" << s.accepted
       << ",\"active_connections\":" << s.active_connections
-      << ",\"max_connections\":" << s.max_connections;
+      << ",\"max_connections\":" << s.max_connections
+      << ",\"splice_pipes_active\":" << s.splice_pipes_active
+      << ",\"max_splice_pipes\":" << s.max_splice_pipes;
   if (s.self) {
     out << ",\"balancer\":{\"cpu_seconds\":" << number(s.self->usage.cpu_seconds)
         << ",\"resident_bytes\":" << s.self->usage.resident_bytes

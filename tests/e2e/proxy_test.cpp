@@ -37,8 +37,9 @@ TEST(Proxy, HalfCloseWithTheDemoBackend) {
   EXPECT_NE(reply.find("\"index\": 0"), std::string::npos) << reply;
 }
 
-TEST(Proxy, LargeTransfersArriveIntactBothWays) {
-  // An echo server: exercises backpressure in both directions at once.
+// Sends 8 MiB through an echo server behind a balancer with `extra_balancer` config, reading
+// the echo at the same time: backpressure in both directions at once.
+void expect_large_transfer_intact_both_ways(const std::string& extra_balancer) {
   raw_server upstream([](int fd) {
     char buffer[65536];
     for (;;) {
@@ -52,7 +53,7 @@ TEST(Proxy, LargeTransfersArriveIntactBothWays) {
     }
     ::shutdown(fd, SHUT_WR);
   });
-  running_balancer pinwheel(raw_config(upstream.port()));
+  running_balancer pinwheel(raw_config(upstream.port(), extra_balancer));
   std::string payload(8 * 1024 * 1024, '\0');
   for (std::size_t i = 0; i < payload.size(); ++i)
     payload[i] = static_cast<char>('a' + (i * 7919) % 26);
@@ -64,6 +65,41 @@ TEST(Proxy, LargeTransfersArriveIntactBothWays) {
   reader.join();
   EXPECT_EQ(echoed.size(), payload.size());
   EXPECT_TRUE(echoed == payload);
+}
+
+// Both directions turn bulk and splice through pipes (the default).
+TEST(Proxy, LargeTransfersArriveIntactBothWays) { expect_large_transfer_intact_both_ways(""); }
+
+// The same through 256 KiB buffers, as when every pipe is taken.
+TEST(Proxy, LargeTransfersArriveIntactBothWaysWithoutSplicing) {
+  expect_large_transfer_intact_both_ways("max_pipes = 0\n");
+}
+
+// A bulk reply to a client that stops reading waits in a pipe, which the status shows; once
+// the client reads on, all of it arrives and the pipe goes back.
+TEST(Proxy, ABulkReplyWaitsInAPipeWhileTheClientDoesNotRead) {
+  constexpr std::size_t kReply = 32 * 1024 * 1024;
+  raw_server upstream([](int fd) {
+    std::string chunk(1 << 20, 'x');
+    for (std::size_t sent = 0; sent < kReply;) {
+      ssize_t n = ::send(fd, chunk.data(), std::min(chunk.size(), kReply - sent), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      sent += static_cast<std::size_t>(n);
+    }
+    ::shutdown(fd, SHUT_WR);
+  });
+  running_balancer pinwheel(raw_config(upstream.port()));
+  auto pipes_active = [&] {
+    std::string json = http_get(pinwheel.metrics_port(), "/status.json").body;
+    auto at = json.find("\"splice_pipes_active\":");
+    return at == std::string::npos ? -1 : std::stoi(json.substr(at + 22));
+  };
+  tcp_client client(pinwheel.port());
+  client.send_all("go");
+  EXPECT_TRUE(wait_until([&] { return pipes_active() == 1; }, 5s))
+      << "a bulk direction held back by its reader keeps its pipe";
+  EXPECT_EQ(client.read_until_eof(30s).size(), kReply);
+  EXPECT_TRUE(wait_until([&] { return pipes_active() == 0; }, 5s));
 }
 
 TEST(Proxy, UpstreamResetIsPropagatedToTheClient) {

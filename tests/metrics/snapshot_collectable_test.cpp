@@ -60,6 +60,8 @@ TEST(SnapshotCollectable, HasEveryContractFamilyWithItsType) {
       {"pinwheel_connections_ended_total", MetricType::Counter},
       {"pinwheel_connections_active", MetricType::Gauge},
       {"pinwheel_max_connections", MetricType::Gauge},
+      {"pinwheel_splice_pipes_active", MetricType::Gauge},
+      {"pinwheel_max_splice_pipes", MetricType::Gauge},
       {"pinwheel_backend_connect_duration_seconds", MetricType::Histogram},
       {"pinwheel_connection_duration_seconds", MetricType::Histogram},
       {"process_cpu_seconds_total", MetricType::Counter},
