@@ -80,6 +80,9 @@ TEST(Proxy, LargeTransfersArriveIntactBothWaysWithoutSplicing) {
 TEST(Proxy, ABulkReplyWaitsInAPipeWhileTheClientDoesNotRead) {
   constexpr std::size_t kReply = 32 * 1024 * 1024;
   raw_server upstream([](int fd) {
+    // Reads the request first: closing with unread bytes would reset the connection.
+    char request[2];
+    if (::recv(fd, request, sizeof request, MSG_WAITALL) != 2) return;
     std::string chunk(1 << 20, 'x');
     for (std::size_t sent = 0; sent < kReply;) {
       ssize_t n = ::send(fd, chunk.data(), std::min(chunk.size(), kReply - sent), MSG_NOSIGNAL);
@@ -87,6 +90,7 @@ TEST(Proxy, ABulkReplyWaitsInAPipeWhileTheClientDoesNotRead) {
       sent += static_cast<std::size_t>(n);
     }
     ::shutdown(fd, SHUT_WR);
+    read_all(fd, 30s);
   });
   running_balancer pinwheel(raw_config(upstream.port()));
   auto pipes_active = [&] {
