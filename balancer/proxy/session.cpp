@@ -244,10 +244,8 @@ void session::connect_next() {
   up_.readable = up_.writable = up_.peer_shut = false;
   const tcp::endpoint& to = candidate_->endpoint;
   asio::error_code ec = open_nonblocking(up_.fd, to.protocol());
+  upstream_writes_ = 0;
   if (!ec) {
-    // Bytes go to the backend at once (no Nagle delay).
-    int one = 1;
-    ::setsockopt(up_.fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (::connect(up_.fd.get(), to.data(), to.size()) != 0 && errno != EINPROGRESS)
       ec = last_error();
   }
@@ -469,9 +467,22 @@ void session::end_of_stream(direction& d) {
   ::shutdown(d.to.fd.get(), SHUT_WR);
 }
 
+void session::before_write(const direction& d) {
+  if (&d.to != &up_ || upstream_writes_ > 1) return;
+  // Bytes go to the backend at once: no Nagle delay. Linux's Nagle (Minshall's) holds a short
+  // segment only while an earlier short one is unacknowledged, so a connection's first write
+  // never waits: TCP_NODELAY goes on before the second, and a connection that writes upstream
+  // once (a request with Connection: close) never pays the system call.
+  if (++upstream_writes_ == 2) {
+    int one = 1;
+    ::setsockopt(up_.fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+}
+
 bool session::flush(direction& d) {
   if (d.pipe) return flush_pipe(d);
   for (;;) {
+    before_write(d);
     ssize_t n = ::send(d.to.fd.get(), d.buffer.data() + d.unsent_begin,
                        d.unsent_end - d.unsent_begin, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
@@ -502,6 +513,7 @@ bool session::flush(direction& d) {
 
 bool session::flush_pipe(direction& d) {
   for (;;) {
+    before_write(d);
     // SIGPIPE is ignored process-wide: a peer that went away is EPIPE here, as with send.
     ssize_t n = ::splice(d.pipe.output(), nullptr, d.to.fd.get(), nullptr, d.pipe.held,
                          SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -517,11 +529,9 @@ bool session::flush_pipe(direction& d) {
     activity_ = true;
     count_delivered(d, static_cast<std::size_t>(n));
     d.pipe.held -= static_cast<std::size_t>(n);
-    if (d.pipe.held > 0) {
-      // Short only when the socket's send queue is full: wait for room (backpressure).
-      d.to.writable = false;
-      return false;
-    }
+    // Short: try again. Only EAGAIN proves the send queue full, and so that epoll will say
+    // when it has room (a kernel may stop a splice short for reasons of its own).
+    if (d.pipe.held > 0) continue;
     // Drained and written: the pipe goes back, as it does when the flow is no longer bulk.
     if (!d.from.readable || !d.large) d.pipe.give_back();
     return true;

@@ -189,6 +189,8 @@ class session {
   read_result splice_some(direction& d);
   /// Passes d's end of stream on (half-close), or ends the session when both ways ended.
   void end_of_stream(direction& d);
+  /// Sets TCP_NODELAY on the backend socket before its second write.
+  void before_write(const direction& d);
   /// Writes d's pending bytes; true when all went.
   bool flush(direction& d);
   /// The same, from d's pipe.
@@ -240,6 +242,7 @@ class session {
   std::chrono::steady_clock::time_point accepted_;
   std::chrono::steady_clock::time_point connected_{};  // epoch: never connected
   unsigned attempts_ = 0;                              // connects tried, on any backend
+  unsigned upstream_writes_ = 0;  // writes tried on this backend socket, counted up to 2
 
   unsigned pending_ = 0;  // handlers still to run
   bool closed_ = false;

@@ -10,7 +10,7 @@ namespace pinwheel::test {
 namespace {
 
 TEST(Resources, ALowOpenFileLimitMakesClientsWaitAndNeverTakesABackendDown) {
-  // 224 descriptors fit a few dozen proxied connections beside the reserve (128 of it for the
+  // 224 descriptors fit a dozen proxied connections beside the reserve (128 of it for the
   // default 64 splice pipes); 150 clients arrive at once, each holding its backend for a
   // moment. Accepting pauses while descriptors are short; every client is served in the end
   // and no backend is marked down.
