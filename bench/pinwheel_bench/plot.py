@@ -1,5 +1,6 @@
 """plot.png: the per-unit costs of every proxy, normalised to HAProxy (gnuplot)."""
 
+import math
 import shutil
 import textwrap
 import subprocess
@@ -17,6 +18,7 @@ def write_plot(out_dir, summary, targets, log):
         log("plot skipped (needs HAProxy results and gnuplot)")
         return None
     dat = out_dir / "plot.dat"
+    ratios = []
     with open(dat, "w", encoding="utf-8") as f:
         f.write("# figure " + " ".join(f"{t.name} {t.name}_min {t.name}_max"
                                        for t in proxies) + "\n")
@@ -26,6 +28,7 @@ def write_plot(out_dir, summary, targets, log):
             for t in proxies:
                 s = summary.get((fig.test, fig.column, t.name))
                 cells += [f"{v / base[0]:.4f}" for v in s[:3]] if s and base[0] else ["NaN"] * 3
+                ratios += [v / base[0] for v in s[:3] if v > 0] if s and base[0] else []
             # Wrapped to the bar group's width, so neighbouring labels never overlap.
             short = "\\n".join(textwrap.wrap(fig.label.replace(" (schedstat)", ""), 14))
             f.write(f'"{short}" ' + " ".join(cells) + "\n")
@@ -46,7 +49,8 @@ def write_plot(out_dir, summary, targets, log):
         "set bmargin 7\n"
         # Logarithmic: a ratio of 0.2 is as far from HAProxy as one of 5.
         "set logscale y 2\n"
-        "set yrange [0.1:20]\n"
+        # From a power of two below the smallest ratio, so every bar shows.
+        f"set yrange [{2.0 ** math.floor(math.log2(min(ratios + [0.125]) / 1.2)):g}:20]\n"
         "set ylabel 'ratio to HAProxy (log scale)'\n"
         "set grid ytics\n"
         "set key top left\n"
