@@ -121,7 +121,7 @@ balancer::balancer(options& o, run_plan& plan, overrides flags)
       strategy_name_(o.balancer.strategy),
       small_buffers_(kSmallBufferSize, kSmallSpares),
       large_buffers_(kLargeBufferSize, kLargeSpares, kLargeBudget),
-      pipes_(kPipeSize, o.balancer.max_pipes),
+      pipes_(kPipeSize, o.balancer.pipes()),
       health_(io_, o.health, pool_, [this](backend& b) { on_health_change(b); }),
       context_{pool_, strategy_.get(), small_buffers_, large_buffers_, o.balancer.retries},
       limiter_(
@@ -134,7 +134,7 @@ balancer::balancer(options& o, run_plan& plan, overrides flags)
       admin_protocol_(pool_, *this),
       next_server_name_(plan.backends.size()) {
   if (o.balancer.accept_proxy) context_.trusted = &o.balancer.trusted;
-  if (o.balancer.max_pipes > 0) context_.pipes = &pipes_;
+  if (o.balancer.pipes() > 0) context_.pipes = &pipes_;
   context_.send_proxy = o.backends.send_proxy;
   if (limiter_.enabled()) context_.limiter = &limiter_;
   health_.send_proxy(o.backends.send_proxy);
@@ -370,7 +370,7 @@ std::optional<balancer_snapshot> balancer::snapshot_from_loop() {
         take_snapshot(from, std::chrono::system_clock::now(), std::chrono::steady_clock::now());
     if (options_.backends.spawned()) s.backends_desired = plan_.backends.size();
     s.splice_pipes_active = pipes_.lent();
-    s.max_splice_pipes = options_.balancer.max_pipes;
+    s.max_splice_pipes = options_.balancer.pipes();
     if (direct_group_) {
       // Our own listening sockets: a failed read is left out of the scrape, never fatal.
       for (std::size_t i = 0; i < s.backends.size() && i < direct_group_->size(); ++i) {
@@ -452,7 +452,7 @@ void balancer::limit_connections_to_descriptors() {
   std::size_t backends = pool_.members().size();
   if (options_.backends.autoscaled())
     backends = std::max<std::size_t>(backends, options_.backends.max);
-  std::uint64_t fit = connections_that_fit(plan_.open_files, backends, options_.balancer.max_pipes);
+  std::uint64_t fit = connections_that_fit(plan_.open_files, backends, options_.balancer.pipes());
   if (fit >= options_.balancer.max_connections) return;
   server_.limit_connections(std::max<std::uint64_t>(fit, 1));
 }

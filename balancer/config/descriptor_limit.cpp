@@ -28,7 +28,7 @@ std::uint64_t connections_that_fit(std::uint64_t limit, std::size_t backends, st
 
 std::string descriptor_warning(const options& o, std::size_t backends, std::uint64_t limit) {
   const std::size_t max_connections = o.balancer.max_connections;
-  const std::size_t pipes = o.balancer.max_pipes;
+  const std::size_t pipes = o.balancer.pipes();
   std::uint64_t needed = descriptors_needed(max_connections, backends, pipes);
   if (needed <= limit) return "";
   std::uint64_t fit = connections_that_fit(limit, backends, pipes);

@@ -67,8 +67,11 @@ struct balancer_options {
   std::size_t max_connections = 10'000;
   /// Pipes for splicing directions that turned bulk (HAProxy's maxpipes): their bytes pass
   /// through the kernel without being copied into the balancer. Each holds two descriptors
-  /// (counted in the reserve) and up to 256 KiB of kernel memory; 0 turns splicing off.
+  /// (counted in the reserve) and, while its reader is behind, the kernel pages its bytes sit
+  /// in (64 slots of a page or more); 0 turns splicing off.
   std::size_t max_pipes = 64;
+  /// The splice pipes the balancer may open: none in direct mode, which never relays.
+  std::size_t pipes() const { return mode == balancer_mode::direct ? 0 : max_pipes; }
   /// How long one connect to a backend may take before trying another.
   duration connect_timeout = 2s;
   /// A connection with no bytes either way for this long is closed.

@@ -188,13 +188,13 @@ std::string describe(const options& o, const run_plan& plan) {
       << descriptors_needed(bal.max_connections,
                             std::max<std::size_t>(plan.backends.size(),
                                                   o.backends.autoscaled() ? o.backends.max : 0),
-                            bal.max_pipes)
+                            bal.pipes())
       << " needed (2 per "
       << "connection + " << kReservedDescriptors << " + " << kDescriptorsPerBackend
       << " per backend + 2 per splice pipe)\n"
       << "splice          "
-      << (bal.max_pipes > 0 ? "bulk flows through up to " + std::to_string(bal.max_pipes) + " pipes"
-                            : std::string("off"))
+      << (bal.pipes() > 0 ? "bulk flows through up to " + std::to_string(bal.pipes()) + " pipes"
+                          : std::string("off"))
       << "\n";
   out << "metrics         "
       << (o.metrics.enabled

@@ -2,9 +2,10 @@
 //
 // A spliced direction moves bytes socket → pipe → socket inside the kernel: the pages the
 // sender's socket holds are passed on by reference, never copied into the balancer and out
-// again (HAProxy's splice-auto). Each pipe costs two descriptors and up to `pipe_size` bytes
-// of kernel memory while it holds bytes, so the pool is capped: with none left (or the
-// kernel refusing one), a direction relays through a buffer as before.
+// again (HAProxy's splice). Each pipe costs two descriptors and, while it holds bytes, the
+// kernel pages they sit in (a slot per page, 64 slots in a 256 KiB pipe, a slot's page
+// possibly larger than its bytes), so the pool is capped: with none left (or the kernel
+// refusing one), a direction relays through a buffer as before.
 //
 // A lease counts the bytes its pipe holds. Only an empty pipe goes back for another
 // connection; one given back holding bytes is closed, so a stream's bytes can never leak

@@ -101,7 +101,8 @@ relay_loop::~relay_loop() {
 
 std::error_code relay_loop::watch(int fd, watcher& w) {
   epoll_event event{};
-  event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  // EPOLLPRI: TCP urgent data, at whose mark reads stop short (see session::on_events).
+  event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
   event.data.ptr = &w;
   if (::epoll_ctl(state_->set_.get(), EPOLL_CTL_ADD, fd, &event) != 0)
     return {errno, std::system_category()};

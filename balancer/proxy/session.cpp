@@ -131,6 +131,15 @@ void session::on_events(side& s, std::uint32_t events) {
   if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) s.readable = true;
   if ((events & (EPOLLRDHUP | EPOLLHUP)) != 0) s.peer_shut = true;
   if ((events & EPOLLERR) != 0) s.failed = true;
+  if ((events & EPOLLPRI) != 0 && !s.urgent) {
+    // TCP urgent data (telnet's interrupt, rare): reads stop short at its mark and splice
+    // makes no progress there, so this socket is read with recv until EAGAIN from now on,
+    // and the urgent byte goes on inline, as a byte of the stream, rather than be dropped.
+    s.urgent = true;
+    s.readable = true;
+    int one = 1;
+    ::setsockopt(s.fd.get(), SOL_SOCKET, SO_OOBINLINE, &one, sizeof one);
+  }
   if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0) s.writable = true;
   if (&s == &up_ && connecting_) {
     // A connecting socket reports nothing until the handshake ends: writable means connected.
@@ -166,7 +175,8 @@ void session::on_header_readable() {
       detail_ = "the connection ended before the header did";
       return end(end_reason::proxy_header, true);
     }
-    if (static_cast<std::size_t>(n) < room && !down_.peer_shut) down_.readable = false;
+    if (static_cast<std::size_t>(n) < room && !down_.peer_shut && !down_.urgent)
+      down_.readable = false;
     d.unsent_end += static_cast<std::size_t>(n);
     auto parsed = proxy_protocol::parse_header(
         std::string_view(d.buffer.data() + kHeaderRoom, d.unsent_end - kHeaderRoom));
@@ -325,7 +335,7 @@ void session::on_connect(const asio::error_code& ec) {
 }
 
 bool session::borrow(direction& d) {
-  if (d.large && context_.pipes != nullptr) {
+  if (d.large && context_.pipes != nullptr && !d.from.urgent) {
     d.pipe = context_.pipes->borrow();
     if (d.pipe) return true;
   }
@@ -362,6 +372,8 @@ void session::relay(direction& d) {
       }
       return;
     }
+    // Urgent data arrived on a spliced source: recv from now on (the pipe is empty here).
+    if (d.pipe && d.from.urgent) d.pipe.give_back();
     if (!d.buffer && !d.pipe && !borrow(d)) return end(end_reason::local_error, true);
     switch (d.pipe ? splice_some(d) : read_some(d, 0)) {
       case read_result::bytes:
@@ -392,7 +404,7 @@ session::read_result session::read_some(direction& d, std::size_t offset) {
       auto got = static_cast<std::size_t>(n);
       // Short: nothing more waits in the socket (HAProxy's rule), unless the peer's end of
       // stream does, which the next read returns.
-      if (got < room && !d.from.peer_shut) d.from.readable = false;
+      if (got < room && !d.from.peer_shut && !d.from.urgent) d.from.readable = false;
       if (&d == &to_upstream_ && std::exchange(screen_first_bytes_, false) &&
           starts_like_header(std::string_view(d.buffer.data() + offset, got))) {
         // Only trusted peers may name the client: anyone else would choose their own address.
@@ -407,7 +419,7 @@ session::read_result session::read_some(direction& d, std::size_t offset) {
       d.unsent_end = offset + got;
       // Short, with the peer's end of stream behind (and no reset): that comes next, so it is
       // passed on once these bytes are written, without a read that returns nothing.
-      if (got < room && d.from.peer_shut && !d.from.failed) d.eof_pending = true;
+      if (got < room && d.from.peer_shut && !d.from.failed && !d.from.urgent) d.eof_pending = true;
       return read_result::bytes;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -445,9 +457,18 @@ session::read_result session::splice_some(direction& d) {
       return read_result::drained;
     }
     if (n == 0) return read_result::end_of_stream;
-    end(d.from_reset, true);
+    splice_failed(d.from_reset);
     return read_result::failed;
   }
+}
+
+void session::splice_failed(end_reason peer_reason) {
+  // Splice allocates (a page for bytes it cannot pass by reference): running out is our
+  // shortage, never the peer's.
+  asio::error_code ec = last_error();
+  if (!is_local_error(ec)) return end(peer_reason, true);
+  if (context_.on_local_error) context_.on_local_error(ec);
+  end(end_reason::local_error, true);
 }
 
 void session::end_of_stream(direction& d) {
@@ -523,7 +544,9 @@ bool session::flush_pipe(direction& d) {
       return false;
     }
     if (n <= 0) {
-      end(d.to_reset, true);
+      // 0 cannot come with bytes in the pipe; were it to, the bytes would be lost: reset.
+      if (n == 0) end(d.to_reset, true);
+      if (n < 0) splice_failed(d.to_reset);
       return false;
     }
     activity_ = true;

@@ -12,11 +12,13 @@
 // read, HAProxy's rule, unless the peer's end of stream waits behind the bytes), writable (until
 // a write falls short). Each direction reads into a buffer borrowed from a pool and writes it
 // on at once; the buffer goes back as soon as it is written and the socket is drained, so an
-// idle connection holds none. A write the receiver cannot take yet stays in the buffer, and
-// its direction reads nothing more until it is written (backpressure). A busy direction lets
-// other sessions run after a few reads and goes on from a posted handler. Timeouts come from the
-// server's coarse ticker (tick()), not a timer per read: the hot path only sets a flag. Bytes
-// moving either way — read or written — count as activity.
+// idle connection holds none. A direction that fills a small buffer has turned bulk: it splices
+// through a pipe from a pool instead (bytes stay in the kernel), or uses large buffers. A write the
+// receiver cannot take yet stays in the buffer, and its direction reads nothing more until it is
+// written (backpressure). A busy direction lets other sessions run after a few reads and goes on
+// from a posted handler. Timeouts come from the server's coarse ticker (tick()), not a timer per
+// read: the hot path only sets a flag. Bytes moving either way — read or written — count as
+// activity.
 //
 // Lifetime: heap-allocated by the server; it hands itself to proxy_context::on_end from a
 // posted handler once closed (never inside a call from the relay loop or the server), so
@@ -145,6 +147,7 @@ class session {
     bool writable = false;   // takes bytes
     bool peer_shut = false;  // EPOLLRDHUP: the peer's end of stream waits behind its bytes
     bool failed = false;     // EPOLLERR: an error (a reset) waits behind its bytes
+    bool urgent = false;     // EPOLLPRI once: TCP urgent data, read inline from then on
   };
 
   // One way of the relay: bytes read from `from` are written to `to`.
@@ -178,7 +181,7 @@ class session {
   void relay();
   void relay(direction& d);
   enum class read_result {
-    bytes,          // now pending in [unsent_begin, unsent_end) of d's buffer
+    bytes,          // now pending in d's buffer ([unsent_begin, unsent_end)) or pipe
     drained,        // nothing more there for now
     end_of_stream,  // the peer ended its side
     failed,         // the session ended
@@ -187,6 +190,8 @@ class session {
   read_result read_some(direction& d, std::size_t offset);
   /// Splices once from d.from into d's (empty) pipe.
   read_result splice_some(direction& d);
+  /// Ends the session after a failed splice: `peer_reason` unless it was our own shortage.
+  void splice_failed(end_reason peer_reason);
   /// Passes d's end of stream on (half-close), or ends the session when both ways ended.
   void end_of_stream(direction& d);
   /// Sets TCP_NODELAY on the backend socket before its second write.

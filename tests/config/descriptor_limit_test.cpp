@@ -27,6 +27,14 @@ TEST(DescriptorLimit, EachSplicePipeReservesTwo) {
   EXPECT_EQ(connections_that_fit(1024, 3, 64), 410u);
 }
 
+TEST(DescriptorLimit, DirectModeReservesNoPipes) {
+  options o = with_max_connections(100, "", 64);
+  EXPECT_EQ(o.balancer.pipes(), 64u);
+  o.balancer.mode = balancer_mode::direct;
+  EXPECT_EQ(o.balancer.pipes(), 0u) << "direct mode never relays, so never splices";
+  EXPECT_EQ(descriptor_warning(o, 1, 64 + 4 + 200), "");
+}
+
 TEST(DescriptorLimit, ConnectionsThatFitBesideTheReserve) {
   EXPECT_EQ(connections_that_fit(1024, 3, 0), 474u);
   EXPECT_EQ(connections_that_fit(20'076, 3, 0), 10'000u);

@@ -106,6 +106,47 @@ TEST(Proxy, ABulkReplyWaitsInAPipeWhileTheClientDoesNotRead) {
   EXPECT_TRUE(wait_until([&] { return pipes_active() == 0; }, 5s));
 }
 
+// Reads from `fd` until the stream ends with `marker`, end of stream or `timeout`.
+std::string read_through(int fd, std::string_view marker, std::chrono::milliseconds timeout) {
+  std::string data;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<char> buffer(1 << 16);
+  while (std::chrono::steady_clock::now() < deadline && !data.ends_with(marker)) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 20) <= 0) continue;
+    ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
+    if (n <= 0) break;
+    data.append(buffer.data(), static_cast<std::size_t>(n));
+  }
+  return data;
+}
+
+// TCP urgent data (telnet's interrupt) stops reads short at its mark and stops splice there
+// altogether; the proxy must neither stall behind it nor drop the urgent byte. `before` bytes
+// go first (enough to make the direction bulk, so it splices, or not).
+void expect_urgent_byte_passed_on_inline(std::size_t before) {
+  const std::string head(before, 'h');
+  raw_server upstream([&](int fd) {
+    send_text(fd, head);
+    ASSERT_EQ(::send(fd, "U", 1, MSG_OOB | MSG_NOSIGNAL), 1);
+    send_text(fd, "tail");
+    // The client answers only once it has everything: a stalled stream would hang here.
+    read_through(fd, "ok", 10s);
+  });
+  running_balancer pinwheel(raw_config(upstream.port()));
+  tcp_client client(pinwheel.port());
+  std::string got = read_through(client.fd(), "Utail", 10s);
+  EXPECT_EQ(got.size(), before + 5);
+  EXPECT_TRUE(got == head + "Utail") << "the urgent byte arrives in its place, as a byte";
+  client.send_all("ok");
+}
+
+TEST(Proxy, UrgentDataNeverStallsTheStream) { expect_urgent_byte_passed_on_inline(3); }
+
+TEST(Proxy, UrgentDataNeverStallsASplicedStream) {
+  expect_urgent_byte_passed_on_inline(4 * 1024 * 1024);
+}
+
 TEST(Proxy, UpstreamResetIsPropagatedToTheClient) {
   raw_server upstream([](int fd) {
     read_all(fd, 200ms);
