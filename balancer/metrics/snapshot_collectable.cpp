@@ -31,6 +31,13 @@ ClientMetric sample(double value, MetricType type, std::vector<ClientMetric::Lab
   return m;
 }
 
+// A family of one unlabelled sample.
+MetricFamily one_value(std::string name, std::string help, MetricType type, double value) {
+  MetricFamily f = family(std::move(name), std::move(help), type);
+  f.metric.push_back(sample(value, type));
+  return f;
+}
+
 ClientMetric histogram_sample(const bucket_histogram& h) {
   ClientMetric m;
   std::uint64_t cumulative = 0;
@@ -70,10 +77,8 @@ std::vector<MetricFamily> snapshot_collectable::Collect() const {
   info.metric.push_back(sample(1, gauge, {{"strategy", s.strategy}, {"version", s.version}}));
   out.push_back(std::move(info));
 
-  MetricFamily accepted =
-      family("pinwheel_connections_accepted_total", "Client connections accepted", counter);
-  accepted.metric.push_back(sample(static_cast<double>(s.accepted), counter));
-  out.push_back(std::move(accepted));
+  out.push_back(one_value("pinwheel_connections_accepted_total", "Client connections accepted",
+                          counter, static_cast<double>(s.accepted)));
 
   MetricFamily rejected = family("pinwheel_connections_rejected_total",
                                  "Client connections turned away at once, by reason", counter);
@@ -100,38 +105,25 @@ std::vector<MetricFamily> snapshot_collectable::Collect() const {
   }
   out.push_back(std::move(ended));
 
-  MetricFamily active = family("pinwheel_connections_active", "Client connections open now", gauge);
-  active.metric.push_back(sample(static_cast<double>(s.active_connections), gauge));
-  out.push_back(std::move(active));
-
-  MetricFamily limit = family("pinwheel_max_connections",
-                              "Open connections at which accepting pauses (max_connections, or "
-                              "what the open-file limit fits)",
-                              gauge);
-  limit.metric.push_back(sample(static_cast<double>(s.max_connections), gauge));
-  out.push_back(std::move(limit));
-
-  MetricFamily pipes =
-      family("pinwheel_splice_pipes_active",
-             "Pipes lent to bulk flows that splice now (0 when max_pipes = 0)", gauge);
-  pipes.metric.push_back(sample(static_cast<double>(s.splice_pipes_active), gauge));
-  out.push_back(std::move(pipes));
-  MetricFamily pipe_limit =
-      family("pinwheel_max_splice_pipes",
-             "Pipes bulk flows may splice through at once (max_pipes); further bulk flows use "
-             "256 KiB buffers",
-             gauge);
-  pipe_limit.metric.push_back(sample(static_cast<double>(s.max_splice_pipes), gauge));
-  out.push_back(std::move(pipe_limit));
-
+  out.push_back(one_value("pinwheel_connections_active", "Client connections open now", gauge,
+                          static_cast<double>(s.active_connections)));
+  out.push_back(one_value("pinwheel_max_connections",
+                          "Open connections at which accepting pauses (max_connections, or what "
+                          "the open-file limit fits)",
+                          gauge, static_cast<double>(s.max_connections)));
+  out.push_back(one_value("pinwheel_splice_pipes_active",
+                          "Pipes lent to bulk flows that splice now (0 when max_pipes = 0)", gauge,
+                          static_cast<double>(s.splice_pipes_active)));
+  out.push_back(one_value("pinwheel_max_splice_pipes",
+                          "Pipes bulk flows may splice through at once (max_pipes); further bulk "
+                          "flows use 256 KiB buffers",
+                          gauge, static_cast<double>(s.max_splice_pipes)));
   if (s.backends_desired > 0) {
-    MetricFamily desired =
-        family("pinwheel_backends_desired",
-               "Spawned backends the run is set to have (auto-scaling's latest count, or the "
-               "configured one); draining ones being removed are not counted",
-               gauge);
-    desired.metric.push_back(sample(static_cast<double>(s.backends_desired), gauge));
-    out.push_back(std::move(desired));
+    out.push_back(one_value("pinwheel_backends_desired",
+                            "Spawned backends the run is set to have (auto-scaling's latest "
+                            "count, or the configured one); draining ones being removed are not "
+                            "counted",
+                            gauge, static_cast<double>(s.backends_desired)));
   }
   if (s.autoscale_max > 0) {
     MetricFamily bounds = family("pinwheel_autoscale_backends",
@@ -158,9 +150,7 @@ std::vector<MetricFamily> snapshot_collectable::Collect() const {
 
   if (s.self) {
     auto single = [&](const char* name, const char* help, MetricType type, double value) {
-      MetricFamily f = family(name, help, type);
-      f.metric.push_back(sample(value, type));
-      out.push_back(std::move(f));
+      out.push_back(one_value(name, help, type, value));
     };
     single("process_cpu_seconds_total", "User and system CPU time of the balancer in seconds",
            counter, s.self->usage.cpu_seconds);

@@ -423,13 +423,7 @@ session::read_result session::read_some(direction& d, std::size_t offset) {
       return read_result::bytes;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      d.from.readable = false;
-      return read_result::drained;
-    }
-    if (n == 0) return read_result::end_of_stream;
-    end(d.from_reset, true);
-    return read_result::failed;
+    return nothing_read(d, n);
   }
 }
 
@@ -452,19 +446,33 @@ session::read_result session::splice_some(direction& d) {
       return read_result::bytes;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      d.from.readable = false;
-      return read_result::drained;
-    }
-    if (n == 0) return read_result::end_of_stream;
-    splice_failed(d.from_reset);
-    return read_result::failed;
+    return nothing_read(d, n);
   }
 }
 
-void session::splice_failed(end_reason peer_reason) {
-  // Splice allocates (a page for bytes it cannot pass by reference): running out is our
-  // shortage, never the peer's.
+session::read_result session::nothing_read(direction& d, ssize_t n) {
+  if (n == 0) return read_result::end_of_stream;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    d.from.readable = false;
+    return read_result::drained;
+  }
+  io_failed(d.from_reset);
+  return read_result::failed;
+}
+
+void session::nothing_written(direction& d, ssize_t n) {
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    d.to.writable = false;
+    return;
+  }
+  // 0 cannot come with bytes to write; were it to, they would be lost: reset.
+  if (n == 0) return end(d.to_reset, true);
+  io_failed(d.to_reset);
+}
+
+void session::io_failed(end_reason peer_reason) {
+  // A read or write can fail for want of memory (splice allocates a page for bytes it cannot
+  // pass by reference): that is our shortage, never the peer's.
   asio::error_code ec = last_error();
   if (!is_local_error(ec)) return end(peer_reason, true);
   if (context_.on_local_error) context_.on_local_error(ec);
@@ -507,12 +515,8 @@ bool session::flush(direction& d) {
     ssize_t n = ::send(d.to.fd.get(), d.buffer.data() + d.unsent_begin,
                        d.unsent_end - d.unsent_begin, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      d.to.writable = false;
-      return false;
-    }
-    if (n < 0) {
-      end(d.to_reset, true);
+    if (n <= 0) {
+      nothing_written(d, n);
       return false;
     }
     activity_ = true;
@@ -539,14 +543,8 @@ bool session::flush_pipe(direction& d) {
     ssize_t n = ::splice(d.pipe.output(), nullptr, d.to.fd.get(), nullptr, d.pipe.held,
                          SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      d.to.writable = false;
-      return false;
-    }
     if (n <= 0) {
-      // 0 cannot come with bytes in the pipe; were it to, the bytes would be lost: reset.
-      if (n == 0) end(d.to_reset, true);
-      if (n < 0) splice_failed(d.to_reset);
+      nothing_written(d, n);
       return false;
     }
     activity_ = true;

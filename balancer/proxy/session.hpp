@@ -29,6 +29,8 @@
 // Single-threaded: all calls on the io_context's thread.
 #pragma once
 
+#include <sys/types.h>
+
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <chrono>
@@ -190,8 +192,13 @@ class session {
   read_result read_some(direction& d, std::size_t offset);
   /// Splices once from d.from into d's (empty) pipe.
   read_result splice_some(direction& d);
-  /// Ends the session after a failed splice: `peer_reason` unless it was our own shortage.
-  void splice_failed(end_reason peer_reason);
+  /// What a read of d that brought no bytes (n <= 0, not EINTR) means.
+  read_result nothing_read(direction& d, ssize_t n);
+  /// The same for a write of d: waits for room, or ends the session.
+  void nothing_written(direction& d, ssize_t n);
+  /// Ends the session after a failed read or write: `peer_reason`, unless it was our own
+  /// shortage (memory), which is reported as such.
+  void io_failed(end_reason peer_reason);
   /// Passes d's end of stream on (half-close), or ends the session when both ways ended.
   void end_of_stream(direction& d);
   /// Sets TCP_NODELAY on the backend socket before its second write.

@@ -1,5 +1,5 @@
 // A session on a real io_context and loopback sockets, to see what no end-to-end test can:
-// when its buffers go back to the pool.
+// when its buffers and pipes go back to their pools.
 #include "proxy/session.hpp"
 
 #include <gtest/gtest.h>
@@ -17,40 +17,54 @@ namespace {
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
-// Runs `io` one handler at a time until `done` holds, for at most 5 s.
+// One backend on loopback, a relay loop, the pools, and a client whose accepted socket
+// start() hands to a new session, which then connects to the backend.
+class Session : public ::testing::Test {
+ protected:
+  Session() {
+    backend b;
+    b.name = "0";
+    b.endpoint = upstream_listener.local_endpoint();
+    b.health = health_state(1, 1, /*initially_up=*/true);
+    pool.add(std::move(b));
+    context.relay = &relay;
+    context.on_end = [&](session& s) {
+      ended = true;
+      delete &s;
+    };
+  }
 
-TEST(Session, AnIdleConnectionHoldsNoBufferAndAnEndedOneNothing) {
+  /// Connects the client, starts its session; with `await_backend`, waits until the session's
+  /// connection to the backend is accepted (into `upstream`).
+  void start(bool await_backend = true) {
+    client.connect(front.local_endpoint());
+    tcp::endpoint peer;
+    tcp::socket downstream = front.accept(peer);
+    downstream.non_blocking(true);  // as the server accepts them
+    live = new session(io, owned_fd(downstream.release()), peer, front.local_endpoint(), context);
+    live->start();
+    upstream_listener.async_accept(upstream, [](const asio::error_code&) {});
+    if (await_backend) ASSERT_TRUE(test::run_io_until(io, [&] { return upstream.is_open(); }));
+  }
+
   asio::io_context io;
-  relay_loop relay(io);
-  tcp::acceptor upstream_listener(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-  tcp::acceptor front(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-
+  relay_loop relay{io};
+  tcp::acceptor upstream_listener{io, tcp::endpoint(asio::ip::address_v4::loopback(), 0)};
+  tcp::acceptor front{io, tcp::endpoint(asio::ip::address_v4::loopback(), 0)};
   backend_pool pool;
-  backend b;
-  b.name = "0";
-  b.endpoint = upstream_listener.local_endpoint();
-  b.health = health_state(1, 1, /*initially_up=*/true);
-  pool.add(std::move(b));
-  round_robin chooser(pool);
-  buffer_pool small(16 * 1024), large(256 * 1024);
+  round_robin chooser{pool};
+  buffer_pool small{16 * 1024};
+  buffer_pool large{256 * 1024};
+  pipe_pool pipes{256 * 1024, 4};  // used once context.pipes points to it
   proxy_context context{pool, &chooser, small, large, 0};
-  context.relay = &relay;
   bool ended = false;
-  context.on_end = [&](session& s) {
-    ended = true;
-    delete &s;
-  };
+  tcp::socket client{io};
+  tcp::socket upstream{io};
+  session* live = nullptr;
+};
 
-  tcp::socket client(io);
-  client.connect(front.local_endpoint());
-  tcp::endpoint peer;
-  tcp::socket downstream = front.accept(peer);
-  downstream.non_blocking(true);  // as the server accepts them
-  auto* s = new session(io, owned_fd(downstream.release()), peer, front.local_endpoint(), context);
-  s->start();
-
-  tcp::socket upstream(io);
-  upstream_listener.async_accept(upstream, [](const asio::error_code&) {});
+TEST_F(Session, AnIdleConnectionHoldsNoBufferAndAnEndedOneNothing) {
+  start(/*await_backend=*/false);
   asio::write(client, asio::buffer("hello", 5));
   char got[5];
   bool relayed = false;
@@ -70,45 +84,16 @@ TEST(Session, AnIdleConnectionHoldsNoBufferAndAnEndedOneNothing) {
   EXPECT_EQ(std::string_view(answer, 5), "world");
   ASSERT_TRUE(test::run_io_until(io, [&] { return small.lent() == 0; }));
 
-  s->abort(end_reason::admin, true);
+  live->abort(end_reason::admin, true);
   EXPECT_FALSE(ended) << "handed back from a handler of its own, never under the caller";
   ASSERT_TRUE(test::run_io_until(io, [&] { return ended; }));
   EXPECT_EQ(small.lent() + large.lent(), 0u);
   EXPECT_EQ(pool.members()[0]->active_connections, 0u);
 }
 
-TEST(Session, ARequestAwaitsItsBackendUntilBytesComeBack) {
-  asio::io_context io;
-  relay_loop relay(io);
-  tcp::acceptor upstream_listener(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-  tcp::acceptor front(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-
-  backend_pool pool;
-  backend b;
-  b.name = "0";
-  b.endpoint = upstream_listener.local_endpoint();
-  b.health = health_state(1, 1, /*initially_up=*/true);
-  backend& up = pool.add(std::move(b));
-  round_robin chooser(pool);
-  buffer_pool small(16 * 1024), large(256 * 1024);
-  proxy_context context{pool, &chooser, small, large, 0};
-  context.relay = &relay;
-  bool ended = false;
-  context.on_end = [&](session& s) {
-    ended = true;
-    delete &s;
-  };
-
-  tcp::socket client(io);
-  client.connect(front.local_endpoint());
-  tcp::endpoint peer;
-  tcp::socket downstream = front.accept(peer);
-  downstream.non_blocking(true);  // as the server accepts them
-  auto* s = new session(io, owned_fd(downstream.release()), peer, front.local_endpoint(), context);
-  s->start();
-  tcp::socket upstream(io);
-  upstream_listener.async_accept(upstream, [](const asio::error_code&) {});
-  ASSERT_TRUE(test::run_io_until(io, [&] { return upstream.is_open(); }));
+TEST_F(Session, ARequestAwaitsItsBackendUntilBytesComeBack) {
+  start();
+  backend& up = *pool.members()[0];
   EXPECT_EQ(up.awaiting.size(), 0u) << "connected, nothing sent: owes nothing";
 
   // The request goes up: the backend owes an answer.
@@ -129,47 +114,16 @@ TEST(Session, ARequestAwaitsItsBackendUntilBytesComeBack) {
   asio::async_read(upstream, asio::buffer(got), [&](auto, std::size_t) { relayed = true; });
   ASSERT_TRUE(test::run_io_until(io, [&] { return relayed; }));
   EXPECT_EQ(up.awaiting.size(), 1u);
-  s->abort(end_reason::admin, true);
+  live->abort(end_reason::admin, true);
   EXPECT_EQ(up.awaiting.size(), 0u);
   ASSERT_TRUE(test::run_io_until(io, [&] { return ended; }));
 }
 
 // A bulk flow moves through a pipe (splice), not through the balancer's memory, arrives
 // whole and in order, and gives the pipe back once drained.
-TEST(Session, ABulkFlowIsSplicedAndItsPipeGoesBack) {
-  asio::io_context io;
-  relay_loop relay(io);
-  tcp::acceptor upstream_listener(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-  tcp::acceptor front(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-
-  backend_pool pool;
-  backend b;
-  b.name = "0";
-  b.endpoint = upstream_listener.local_endpoint();
-  b.health = health_state(1, 1, /*initially_up=*/true);
-  pool.add(std::move(b));
-  round_robin chooser(pool);
-  buffer_pool small(16 * 1024), large(256 * 1024);
-  pipe_pool pipes(256 * 1024, 4);
-  proxy_context context{pool, &chooser, small, large, 0};
-  context.relay = &relay;
+TEST_F(Session, ABulkFlowIsSplicedAndItsPipeGoesBack) {
   context.pipes = &pipes;
-  bool ended = false;
-  context.on_end = [&](session& s) {
-    ended = true;
-    delete &s;
-  };
-
-  tcp::socket client(io);
-  client.connect(front.local_endpoint());
-  tcp::endpoint peer;
-  tcp::socket downstream = front.accept(peer);
-  downstream.non_blocking(true);  // as the server accepts them
-  auto* s = new session(io, owned_fd(downstream.release()), peer, front.local_endpoint(), context);
-  s->start();
-  tcp::socket upstream(io);
-  upstream_listener.async_accept(upstream, [](const asio::error_code&) {});
-  ASSERT_TRUE(test::run_io_until(io, [&] { return upstream.is_open(); }));
+  start();
 
   // 8 MiB from the backend, then its end of stream; the client reads it all.
   std::vector<char> sent(8 << 20);
@@ -195,7 +149,7 @@ TEST(Session, ABulkFlowIsSplicedAndItsPipeGoesBack) {
   EXPECT_EQ(pipes.lent(), 0u);
   EXPECT_EQ(pipes.spare(), 1u);
 
-  s->abort(end_reason::admin, true);
+  live->abort(end_reason::admin, true);
   ASSERT_TRUE(test::run_io_until(io, [&] { return ended; }));
 }
 
